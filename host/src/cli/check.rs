@@ -1,0 +1,36 @@
+//! `wasmpush check`: is this config usable, and what will it load?
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use wasmpush::config::Config;
+use wasmpush::pipeline::Pipeline;
+use wasmpush::runtime::{Runtime, RuntimeOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The config file.
+    config: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&args.config)?;
+    let runtime = Runtime::new(&RuntimeOptions {
+        cache_dir: config.cache_dir(),
+        pooling: config.runtime.pooling,
+        max_memory: config.runtime.max_memory,
+    })?;
+    let pipeline = Pipeline::build(&config, &runtime)?;
+    for reporter in &pipeline.reporters {
+        println!("reporter {}", reporter.name);
+        for slot in &reporter.slots {
+            let g = &slot.generator;
+            let info = g.info();
+            let events: Vec<&str> = info.events.iter().map(|k| k.as_str()).collect();
+            println!("  generator {} {} ({})", g.name(), info.version, g.path().display());
+            println!("    sha256 {}", g.sha256());
+            println!("    events {}", events.join(", "));
+        }
+    }
+    println!("config {} is valid", args.config.display());
+    Ok(ExitCode::SUCCESS)
+}

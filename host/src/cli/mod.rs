@@ -1,0 +1,58 @@
+//! Subcommands. Each lives in its own file and returns `anyhow::Result`.
+
+mod check;
+mod render;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Buildbot's HttpStatusPush as a WebAssembly plugin host.
+#[derive(Debug, Parser)]
+#[command(name = "wasmpush", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one generator on one payload and print the body it produces.
+    Render(render::Args),
+    /// Validate a config file and every generator it names.
+    Check(check::Args),
+}
+
+impl Cli {
+    /// Quiet commands whose stdout is data; chatty long-running ones.
+    pub fn default_log_level(&self) -> &'static str {
+        match self.command {
+            Command::Render(_) | Command::Check(_) => "warn",
+        }
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default level.
+pub fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+/// Runs the chosen subcommand.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Render(a) => render::run(a),
+        Command::Check(a) => check::run(a),
+    }
+}
+
+/// An error and its causes on one line.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ").replace('\n', " ")
+}

@@ -1,0 +1,224 @@
+//! The TOML configuration: sources, runtime settings, and reporters with
+//! their generators.
+//!
+//! ```toml
+//! [runtime]                      # optional
+//! cache_dir = "/var/cache/wasmpush"
+//!
+//! [outbox]
+//! path = "/var/lib/wasmpush/outbox.redb"
+//!
+//! [[source]]
+//! type = "replay"
+//! path = "recorded/"
+//!
+//! [[reporter]]
+//! name = "status"
+//! server_url = "https://ci-dashboard.example/hooks/buildbot"
+//! # ... push options, see `wasmpush_delivery::TargetConfig`
+//!
+//! [[reporter.generator]]
+//! wasm = "generators/buildbot-json.wasm"
+//! kind = "build-status"          # Buildbot's generator class, see `filter`
+//! mode = "all"
+//! settings = { channel = "#ci" } # handed to the generator; never secrets
+//! limits = { memory = "32MiB", timeout = "500ms" }
+//! ```
+//!
+//! Relative paths are resolved against the config file's directory.
+
+use crate::filter::FilterSpec;
+use crate::runtime::Limits;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// A config file that could not be used. Names the file and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config {path}: {field}: {message}")]
+    Invalid { path: PathBuf, field: String, message: String },
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub runtime: RuntimeSection,
+    #[serde(default)]
+    pub outbox: OutboxSection,
+    #[serde(default, rename = "source")]
+    pub sources: Vec<toml::Table>,
+    #[serde(default, rename = "reporter")]
+    pub reporters: Vec<ReporterConfig>,
+    /// The folder relative paths are resolved against (the config's folder).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The file this was read from, for messages.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// `[runtime]`: engine-wide settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeSection {
+    /// Compiled-component cache; default `$XDG_CACHE_HOME/wasmpush` or
+    /// `~/.cache/wasmpush`. `cache = false` disables it.
+    pub cache_dir: Option<PathBuf>,
+    pub cache: bool,
+    pub pooling: bool,
+    #[serde(deserialize_with = "crate::runtime::limits::de::size")]
+    pub max_memory: u64,
+    /// Threads running generators (events of one build request stay in order).
+    pub workers: usize,
+    /// Default limits for every generator.
+    pub limits: Limits,
+}
+
+impl Default for RuntimeSection {
+    fn default() -> Self {
+        RuntimeSection { cache_dir: None, cache: true, pooling: true, max_memory: 256 << 20, workers: 2, limits: Limits::default() }
+    }
+}
+
+/// `[outbox]`: where undelivered reports are kept.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSection {
+    /// The outbox file; default `wasmpush-outbox.redb` beside the config.
+    pub path: Option<PathBuf>,
+}
+
+/// `[[reporter]]`: one target URL and the generators whose reports go there.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReporterConfig {
+    pub name: String,
+    #[serde(default, rename = "generator")]
+    pub generators: Vec<GeneratorConfig>,
+    /// Everything else: the push options (`server_url`, `auth`, ...), read by
+    /// the delivery crate, which rejects unknown keys.
+    #[serde(flatten)]
+    pub push: toml::Table,
+}
+
+/// `[[reporter.generator]]`: a Wasm generator and Buildbot's filters for it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GeneratorConfig {
+    /// Name in logs and errors; default: the generator's own name.
+    pub name: Option<String>,
+    /// Path to the `.wasm` component.
+    pub wasm: PathBuf,
+    #[serde(flatten)]
+    pub filter: FilterSpec,
+    /// Key/values handed to the generator (strings, numbers and booleans).
+    #[serde(default)]
+    pub settings: toml::Table,
+    /// Overrides of `[runtime.limits]` for this generator.
+    #[serde(default)]
+    pub limits: toml::Table,
+}
+
+impl Config {
+    /// Reads and parses `path`. Semantic checks happen when the pieces are
+    /// built (generators loaded, filters validated, targets opened).
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Config::parse(&text, path, &base)
+    }
+
+    /// Parses config text; `path` is for messages, `base_dir` resolves
+    /// relative paths.
+    pub fn parse(text: &str, path: &Path, base_dir: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().replace('\n', " ") })?;
+        config.base_dir = base_dir.to_path_buf();
+        config.path = path.to_path_buf();
+        let mut names = std::collections::HashSet::new();
+        for (i, r) in config.reporters.iter().enumerate() {
+            if !names.insert(r.name.clone()) {
+                return Err(config.invalid(&format!("reporter[{i}].name"), format!("duplicate reporter name {:?}", r.name)));
+            }
+            if r.generators.is_empty() {
+                return Err(config.invalid(&format!("reporter {:?}", r.name), "has no [[reporter.generator]]".into()));
+            }
+        }
+        Ok(config)
+    }
+
+    /// An [`ConfigError::Invalid`] for `field` of this file.
+    pub fn invalid(&self, field: &str, message: String) -> ConfigError {
+        ConfigError::Invalid { path: self.path.clone(), field: field.to_string(), message }
+    }
+
+    /// `p` resolved against the config's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
+    }
+
+    /// The compiled-component cache folder, if caching is on.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        if !self.runtime.cache {
+            return None;
+        }
+        Some(match &self.runtime.cache_dir {
+            Some(d) => self.resolve(d),
+            None => default_cache_dir(),
+        })
+    }
+
+    /// The outbox file.
+    pub fn outbox_path(&self) -> PathBuf {
+        match &self.outbox.path {
+            Some(p) => self.resolve(p),
+            None => self.base_dir.join("wasmpush-outbox.redb"),
+        }
+    }
+
+    /// The limits for generator `g` of reporter `r`: defaults, then overrides.
+    pub fn limits_for(&self, r: usize, g: usize) -> Result<Limits, ConfigError> {
+        let gen_cfg = &self.reporters[r].generators[g];
+        if gen_cfg.limits.is_empty() {
+            return Ok(self.runtime.limits.clone());
+        }
+        let mut merged = toml::Table::try_from(&self.runtime.limits).unwrap_or_default();
+        merged.extend(gen_cfg.limits.clone());
+        toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| self.invalid(&format!("reporter {:?} generator {g} limits", self.reporters[r].name), e.message().to_string()))
+    }
+}
+
+/// Settings as the string key/values the WIT carries.
+pub fn settings_pairs(settings: &toml::Table) -> Result<Vec<(String, String)>, String> {
+    settings
+        .iter()
+        .map(|(k, v)| {
+            let s = match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => return Err(format!("setting {k:?} must be a string, number or boolean, not {}", other.type_str())),
+            };
+            Ok((k.clone(), s))
+        })
+        .collect()
+}
+
+/// `$XDG_CACHE_HOME/wasmpush`, else `$HOME/.cache/wasmpush`, else a folder in
+/// the temp dir.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("wasmpush");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(h).join(".cache").join("wasmpush");
+    }
+    std::env::temp_dir().join("wasmpush-cache")
+}

@@ -1,0 +1,144 @@
+//! One event through the generators of every reporter.
+//!
+//! For each reporter, its generators are tried in config order: the filter
+//! decides whether the generator sees the event at all (no Wasm runs
+//! otherwise), the generator runs in a fresh sandbox, and the first one that
+//! returns a report wins, as in Buildbot (spec §e; later generators are not
+//! run). A generator that fails is logged with its name and the cause, and
+//! the next generator gets its turn: one broken plugin never costs another
+//! plugin's report.
+
+use crate::config::{Config, ConfigError, settings_pairs};
+use crate::filter::Filter;
+use crate::runtime::{GenerateError, Generator, Report, Runtime};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use wasmpush_sources::SourceEvent;
+
+/// A generator as configured under a reporter.
+pub struct Slot {
+    pub generator: Arc<Generator>,
+    pub filter: Filter,
+    pub settings: Vec<(String, String)>,
+}
+
+/// A reporter: its name and its generators in order.
+pub struct Reporter {
+    pub name: String,
+    pub slots: Vec<Slot>,
+}
+
+/// A report ready for delivery.
+#[derive(Debug, Clone)]
+pub struct Produced {
+    /// The reporter (target) it goes to.
+    pub reporter: String,
+    /// The generator that made it.
+    pub generator: String,
+    /// Stable across retries, restarts and replays of the same event
+    /// (`webhook-id`).
+    pub id: String,
+    /// Reports with the same key are delivered in order.
+    pub ordering_key: String,
+    pub report: Report,
+}
+
+/// What happened to one event.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub produced: Vec<Produced>,
+    pub failures: Vec<GenerateError>,
+}
+
+/// Every reporter with its loaded generators.
+pub struct Pipeline {
+    pub reporters: Vec<Reporter>,
+}
+
+impl Pipeline {
+    /// Loads every generator of `config` into `runtime` and validates the
+    /// filters. The first problem is returned, naming reporter and generator.
+    pub fn build(config: &Config, runtime: &Runtime) -> Result<Pipeline, PipelineError> {
+        let mut reporters = Vec::new();
+        for (ri, r) in config.reporters.iter().enumerate() {
+            let mut slots = Vec::new();
+            for (gi, g) in r.generators.iter().enumerate() {
+                let field = format!("reporter {:?} generator {}", r.name, g.name.clone().unwrap_or_else(|| gi.to_string()));
+                let filter = Filter::new(&g.filter).map_err(|e| config.invalid(&field, e.to_string()))?;
+                let settings = settings_pairs(&g.settings).map_err(|e| config.invalid(&field, e))?;
+                let limits = config.limits_for(ri, gi)?;
+                let generator = runtime.load(&config.resolve(&g.wasm), g.name.as_deref(), limits)?;
+                let wanted: Vec<_> = filter.events().into_iter().filter(|k| generator.wants(*k)).collect();
+                if wanted.is_empty() {
+                    return Err(config
+                        .invalid(&field, format!("generator {:?} handles none of the events its kind reports ({:?})", generator.name(), filter.events()))
+                        .into());
+                }
+                slots.push(Slot { generator: Arc::new(generator), filter, settings });
+            }
+            reporters.push(Reporter { name: r.name.clone(), slots });
+        }
+        Ok(Pipeline { reporters })
+    }
+
+    /// Runs `event` through every reporter (see the module docs).
+    pub fn handle(&self, event: &SourceEvent) -> Outcome {
+        let mut outcome = Outcome::default();
+        let mut payload_text: Option<(Option<serde_json::Value>, String)> = None;
+        for reporter in &self.reporters {
+            for slot in &reporter.slots {
+                if !slot.generator.wants(event.kind) {
+                    continue;
+                }
+                let Some(payload) = slot.filter.apply(event) else { continue };
+                // Most generators see the unfiltered payload: serialise it once.
+                let same = payload == event.payload;
+                let text = match &payload_text {
+                    Some((None, t)) if same => t.clone(),
+                    _ => {
+                        let t = serde_json::to_string(&payload).unwrap_or_default();
+                        if same {
+                            payload_text = Some((None, t.clone()));
+                        }
+                        t
+                    }
+                };
+                match slot.generator.generate(event.kind, &text, &slot.settings) {
+                    Ok(Some(report)) => {
+                        outcome.produced.push(Produced {
+                            reporter: reporter.name.clone(),
+                            generator: slot.generator.name().to_string(),
+                            id: report_id(&reporter.name, &event.event_id()),
+                            ordering_key: event.ordering_key(),
+                            report,
+                        });
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::error!(reporter = %reporter.name, event = %event.event_id(), "{e}");
+                        outcome.failures.push(e);
+                    }
+                }
+            }
+        }
+        outcome
+    }
+}
+
+/// `msg_` + 32 hex digits of sha256(reporter, event id): one report per
+/// reporter per event (first wins), so this names it across retries,
+/// restarts and replays.
+pub fn report_id(reporter: &str, event_id: &str) -> String {
+    let digest = Sha256::digest(format!("{reporter}\n{event_id}").as_bytes());
+    format!("msg_{}", &hex::encode(digest)[..32])
+}
+
+/// Building the pipeline failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Load(#[from] crate::runtime::LoadError),
+}

@@ -1,0 +1,56 @@
+//! Per-generator resource limits, with safe defaults.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What one generator may use while handling one event. Every generator gets
+/// these defaults unless its config says otherwise (`limits = { ... }`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Linear memory, all memories of the instance together.
+    #[serde(deserialize_with = "de::size")]
+    pub memory: u64,
+    /// Wall-clock time for instantiation plus `generate`, enforced by epoch
+    /// interruption (granularity: [`super::EPOCH_TICK`]).
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Largest report body accepted.
+    #[serde(deserialize_with = "de::size")]
+    pub max_output: u64,
+    /// Log volume kept per event (host `log` calls plus stdout/stderr);
+    /// the excess is dropped and counted.
+    #[serde(deserialize_with = "de::size")]
+    pub max_log: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { memory: 64 << 20, timeout: Duration::from_secs(2), max_output: 1 << 20, max_log: 64 << 10 }
+    }
+}
+
+/// Serde helpers for human sizes (`"64MiB"`, `"1 MB"`, or a plain integer).
+pub mod de {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Int(u64),
+        Text(String),
+    }
+
+    /// Parses a byte size.
+    pub fn size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        match Size::deserialize(d)? {
+            Size::Int(n) => Ok(n),
+            Size::Text(s) => parse_size(&s).map_err(D::Error::custom),
+        }
+    }
+
+    /// `"64MiB"` → 67108864. Accepts B, KB/KiB, MB/MiB, GB/GiB (case-insensitive).
+    pub fn parse_size(s: &str) -> Result<u64, String> {
+        s.trim().parse::<bytesize::ByteSize>().map(|b| b.as_u64()).map_err(|e| format!("invalid size {s:?}: {e}"))
+    }
+}

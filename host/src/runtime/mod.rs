@@ -1,0 +1,343 @@
+//! The sandboxed Wasm runtime: load generators once, run each event in a
+//! fresh, limited instance.
+//!
+//! One [`Runtime`] holds the wasmtime [`Engine`] (pooling allocator, epoch
+//! interruption) and a [`Linker`] with WASI (granting nothing, see
+//! [`sandbox`]) and the host's `log`. [`Runtime::load`] compiles a component
+//! (or takes it from the [`cache`]), pre-links it and asks it to describe
+//! itself. [`Generator::generate`] then creates a new store and instance for
+//! every call, so nothing survives from one build to the next, and turns every
+//! failure into a [`GenerateError`] naming the generator.
+
+pub mod cache;
+pub mod error;
+pub mod limits;
+pub mod sandbox;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "generator",
+    });
+}
+
+pub use cache::{Cache, Origin};
+pub use error::{Cause, GenerateError, LoadError};
+pub use limits::Limits;
+
+use bindings::wasmpush::plugin::types as wit;
+use sandbox::State;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmpush_sources::EventKind;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+
+/// How often the epoch advances; timeouts are rounded up to this.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Engine-wide settings.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Where compiled components are kept; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Use wasmtime's pooling allocator (faster instantiation).
+    pub pooling: bool,
+    /// The largest memory limit any generator may be given.
+    pub max_memory: u64,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions { cache_dir: None, pooling: true, max_memory: 256 << 20 }
+    }
+}
+
+/// The engine, linker and cache shared by every generator.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<State>,
+    cache: Option<Cache>,
+    max_memory: u64,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Runtime {
+    /// Builds the engine and linker and starts the epoch ticker.
+    pub fn new(options: &RuntimeOptions) -> Result<Runtime, LoadError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.max_wasm_stack(512 << 10);
+        config.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(32));
+        if options.pooling {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.max_memory_size(usize::try_from(options.max_memory).unwrap_or(usize::MAX));
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = Engine::new(&config).map_err(|e| LoadError::Invalid { path: PathBuf::from("<engine>"), reason: format!("{e:#}") })?;
+        let mut linker: Linker<State> = Linker::new(&engine);
+        let link_err = |e: wasmtime::Error| LoadError::Invalid { path: PathBuf::from("<linker>"), reason: format!("{e:#}") };
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;
+        bindings::wasmpush::plugin::host::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(link_err)?;
+        bindings::wasmpush::plugin::types::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(link_err)?;
+        let cache = match &options.cache_dir {
+            Some(dir) => Some(Cache::open(dir, &engine)?),
+            None => None,
+        };
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let (engine2, stop) = (engine.clone(), ticker_stop.clone());
+        std::thread::Builder::new()
+            .name("wasmpush-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine2.increment_epoch();
+                }
+            })
+            .map_err(|source| LoadError::Cache { path: PathBuf::from("<epoch thread>"), source })?;
+        Ok(Runtime { engine, linker, cache, max_memory: options.max_memory, ticker_stop })
+    }
+
+    /// The engine (for benchmarks and tools).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Loads the component at `path` under the name `name` (as used in logs
+    /// and errors), with `limits`.
+    pub fn load(&self, path: &Path, name: Option<&str>, limits: Limits) -> Result<Generator, LoadError> {
+        let wasm = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+        self.load_bytes(&wasm, path, name, limits)
+    }
+
+    /// Like [`Runtime::load`] for bytes already in memory; `path` is only
+    /// used in messages.
+    pub fn load_bytes(&self, wasm: &[u8], path: &Path, name: Option<&str>, limits: Limits) -> Result<Generator, LoadError> {
+        if limits.memory > self.max_memory {
+            return Err(LoadError::BadInfo {
+                path: path.to_path_buf(),
+                reason: format!("memory limit {} is over the runtime's maximum of {} bytes", limits.memory, self.max_memory),
+            });
+        }
+        let sha256 = hex::encode(Sha256::digest(wasm));
+        let invalid = |e: wasmtime::Error| LoadError::Invalid { path: path.to_path_buf(), reason: format!("{e:#}") };
+        let (component, origin) = match &self.cache {
+            Some(cache) => cache.load(&self.engine, wasm, &sha256, path)?,
+            None => (Component::new(&self.engine, wasm).map_err(invalid)?, Origin::Compiled),
+        };
+        let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld { path: path.to_path_buf(), reason: format!("{e:#}") };
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
+        let pre = bindings::GeneratorPre::new(instance_pre).map_err(wrong_world)?;
+        let mut generator = Generator {
+            name: name.unwrap_or("").to_string(),
+            path: path.to_path_buf(),
+            sha256,
+            origin,
+            info: Info::default(),
+            limits,
+            pre,
+        };
+        let label = if generator.name.is_empty() { path.display().to_string() } else { generator.name.clone() };
+        generator.name = label;
+        let info = generator.describe().map_err(|e| LoadError::Describe { path: path.to_path_buf(), reason: e.cause.to_string() })?;
+        if info.name.trim().is_empty() {
+            return Err(LoadError::BadInfo { path: path.to_path_buf(), reason: "empty name".into() });
+        }
+        if name.is_none() {
+            generator.name = info.name.clone();
+        }
+        generator.info = info;
+        tracing::info!(
+            generator = %generator.name,
+            version = %generator.info.version,
+            sha256 = %generator.sha256,
+            cache = if origin == Origin::Cached { "hit" } else { "miss" },
+            "loaded generator"
+        );
+        Ok(generator)
+    }
+}
+
+/// What a generator says about itself (the WIT `info` record).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Info {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub events: Vec<EventKind>,
+    pub needs: Needs,
+}
+
+/// Payload parts a generator needs (the WIT `needs` record).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub properties: bool,
+    pub steps: bool,
+    pub logs: bool,
+    pub log_contents: LogContents,
+    pub previous_build: bool,
+}
+
+/// Which log texts a generator wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LogContents {
+    #[default]
+    None,
+    All,
+    Only(Vec<String>),
+}
+
+/// A report as the generator returned it, before the host's policy checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub body: Vec<u8>,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub path: Option<String>,
+}
+
+/// A loaded, pre-linked generator. Cheap to share between threads; every
+/// call to [`Generator::generate`] gets its own instance.
+pub struct Generator {
+    name: String,
+    path: PathBuf,
+    sha256: String,
+    origin: Origin,
+    info: Info,
+    limits: Limits,
+    pre: bindings::GeneratorPre<State>,
+}
+
+impl Generator {
+    /// The name used in logs and errors (configured, else the generator's own).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    /// Hex sha256 of the `.wasm` bytes.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+    /// Whether loading hit the compiled-component cache.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+    /// The generator's own description.
+    pub fn info(&self) -> &Info {
+        &self.info
+    }
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+    /// Whether the generator declared interest in `kind`.
+    pub fn wants(&self, kind: EventKind) -> bool {
+        self.info.events.contains(&kind)
+    }
+
+    fn store(&self) -> Store<State> {
+        let mut store = Store::new(self.pre.engine(), State::new(&self.name, self.limits.memory, self.limits.max_log));
+        store.limiter(|s| s.limiter());
+        let ticks = self.limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()).max(1) as u64;
+        // +1: the current tick may be about to end.
+        store.set_epoch_deadline(ticks + 1);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    fn run<T>(
+        &self,
+        call: impl FnOnce(&mut Store<State>, &bindings::Generator) -> wasmtime::Result<T>,
+    ) -> Result<T, GenerateError> {
+        let mut store = self.store();
+        let fail = |cause| GenerateError { generator: self.name.clone(), cause };
+        let result = match self.pre.instantiate(&mut store) {
+            Ok(instance) => call(&mut store, &instance),
+            Err(e) => Err(e),
+        };
+        let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
+        self.forward_output(store.data(), &stderr);
+        result.map_err(|e| fail(error::classify(&e, &stderr, &self.limits)))
+    }
+
+    /// Copies what the guest printed into the host log, attributed to it.
+    fn forward_output(&self, state: &State, stderr: &str) {
+        let stdout = state.stdout.contents();
+        for (stream, text) in [("stdout", String::from_utf8_lossy(&stdout).as_ref()), ("stderr", stderr)] {
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                tracing::info!(generator = %self.name, stream, "{}", error::truncate(line, 1000));
+            }
+        }
+        if state.dropped_log_lines() > 0 {
+            tracing::warn!(generator = %self.name, dropped = state.dropped_log_lines(), "log budget exhausted; lines dropped");
+        }
+    }
+
+    fn describe(&self) -> Result<Info, GenerateError> {
+        let info = self.run(|store, g| g.call_describe(store))?;
+        Ok(Info {
+            name: info.name,
+            version: info.version,
+            description: info.description,
+            events: info.events.into_iter().map(event_kind_from_wit).collect(),
+            needs: Needs {
+                properties: info.needs.properties,
+                steps: info.needs.steps,
+                logs: info.needs.logs,
+                log_contents: match info.needs.log_contents {
+                    wit::LogContents::None => LogContents::None,
+                    wit::LogContents::All => LogContents::All,
+                    wit::LogContents::Only(v) => LogContents::Only(v),
+                },
+                previous_build: info.needs.previous_build,
+            },
+        })
+    }
+
+    /// Runs the generator on one event in a fresh instance. `payload` is the
+    /// JSON text of the payload; `settings` the generator's configured
+    /// key/values. `Ok(None)` means "nothing to report".
+    pub fn generate(&self, kind: EventKind, payload: &str, settings: &[(String, String)]) -> Result<Option<Report>, GenerateError> {
+        let event = wit::Event { kind: event_kind_to_wit(kind), payload: payload.to_string(), settings: settings.to_vec() };
+        let outcome = self.run(|store, g| g.call_generate(store, &event))?;
+        let fail = |cause| GenerateError { generator: self.name.clone(), cause };
+        match outcome {
+            Err(e) => Err(fail(Cause::Guest { message: error::truncate(&e.message, 2000) })),
+            Ok(None) => Ok(None),
+            Ok(Some(r)) => {
+                if r.body.len() as u64 > self.limits.max_output {
+                    return Err(fail(Cause::OutputTooLarge { size: r.body.len() as u64, limit: self.limits.max_output }));
+                }
+                Ok(Some(Report { body: r.body, content_type: r.content_type, headers: r.headers, path: r.path }))
+            }
+        }
+    }
+}
+
+fn event_kind_to_wit(k: EventKind) -> wit::EventKind {
+    match k {
+        EventKind::BuildNew => wit::EventKind::BuildNew,
+        EventKind::BuildFinished => wit::EventKind::BuildFinished,
+        EventKind::BuildsetComplete => wit::EventKind::BuildsetComplete,
+    }
+}
+
+fn event_kind_from_wit(k: wit::EventKind) -> EventKind {
+    match k {
+        wit::EventKind::BuildNew => EventKind::BuildNew,
+        wit::EventKind::BuildFinished => EventKind::BuildFinished,
+        wit::EventKind::BuildsetComplete => EventKind::BuildsetComplete,
+    }
+}

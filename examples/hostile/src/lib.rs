@@ -8,10 +8,14 @@ use wasmpush_guest::{Error, Event, EventKind, Generator, Info, Level, Report, ex
 
 struct Hostile;
 
+/// Recursion the optimiser cannot turn into a loop: every frame keeps a
+/// buffer alive across the call.
 #[allow(unconditional_recursion)]
 fn recurse(depth: u64) -> u64 {
-    let buf = [depth as u8; 256];
-    recurse(depth + buf[(depth % 256) as usize] as u64 + 1) + 1
+    let buf = std::hint::black_box([depth as u8; 256]);
+    let below = recurse(std::hint::black_box(depth + 1));
+    std::hint::black_box(&buf);
+    below ^ u64::from(buf[(depth % 256) as usize])
 }
 
 impl Generator for Hostile {

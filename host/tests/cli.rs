@@ -1,0 +1,119 @@
+//! The `wasmpush` binary as a user runs it.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn wasmpush(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wasmpush")).args(args).env("XDG_CACHE_HOME", cache).env("RUST_LOG", "info").output().unwrap()
+}
+
+fn payload_file(dir: &Path, capture: &str) -> (std::path::PathBuf, String) {
+    let c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures").join(capture)).unwrap()).unwrap();
+    let raw = c["body_raw"].as_str().unwrap().to_string();
+    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&raw).unwrap()).unwrap();
+    let p = dir.join(capture);
+    std::fs::write(&p, pretty).unwrap();
+    (p, raw)
+}
+
+#[test]
+fn render_prints_the_exact_body_and_metadata_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let (payload, raw) = payload_file(dir.path(), "082.json");
+    let gen_path = common::generator("buildbot-json");
+    let args = ["render", "--generator", gen_path.to_str().unwrap(), "--event", "build-finished", "--payload", payload.to_str().unwrap()];
+    let out = wasmpush(&args, dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), raw);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("content-type: application/json"), "{stderr}");
+    assert!(stderr.contains("cache=\"miss\"") || stderr.contains("cache=miss"), "first run compiles: {stderr}");
+    // Second start: no recompilation, visible in the log line.
+    let out = wasmpush(&args, dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cache=\"hit\"") || stderr.contains("cache=hit"), "second run uses the cache: {stderr}");
+}
+
+#[test]
+fn render_with_settings_and_no_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (payload, _) = payload_file(dir.path(), "082.json");
+    let chat = common::generator("chat-message");
+    let base = ["render", "--generator", chat.to_str().unwrap(), "--event", "build-finished", "--payload", payload.to_str().unwrap()];
+    let out = wasmpush(&[&base[..], &["--set", "channel=#ci"]].concat(), dir.path());
+    assert!(out.status.success());
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["channel"], "#ci");
+    assert!(body["text"].as_str().unwrap().contains("*pass* build #3 success on `main`"), "{body}");
+    // A successful build with only_failures=true: no report, nothing on stdout, exit 0.
+    let out = wasmpush(&[&base[..], &["--set", "only_failures=true"]].concat(), dir.path());
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn render_failures_are_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (payload, _) = payload_file(dir.path(), "082.json");
+    let hostile = common::generator("hostile");
+    let out = wasmpush(
+        &["render", "--generator", hostile.to_str().unwrap(), "--event", "build-new", "--payload", payload.to_str().unwrap(), "--set", "mode=panic"],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap();
+    assert_eq!(last, "error: generator hostile: panicked: hostile generator panicked on purpose");
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"buildid\": ").unwrap();
+    let out = wasmpush(&["render", "--generator", hostile.to_str().unwrap(), "--event", "build-new", "--payload", bad.to_str().unwrap()], dir.path());
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.trim_end().ends_with("EOF while parsing a value at line 1 column 12"), "{stderr}");
+    assert!(stderr.contains(&format!("error: payload {} is not valid JSON", bad.display())), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("error:")).count(), 1);
+
+    let out = wasmpush(&["render", "--generator", "/nonexistent.wasm", "--event", "build-new", "--payload", payload.to_str().unwrap()], dir.path());
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), "error: generator /nonexistent.wasm: cannot read the file: No such file or directory (os error 2)");
+
+    let out = wasmpush(&["render", "--generator", hostile.to_str().unwrap(), "--event", "build-started", "--payload", payload.to_str().unwrap()], dir.path());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown event kind \"build-started\""));
+}
+
+#[test]
+fn check_lists_generators_and_rejects_bad_configs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("wasmpush.toml");
+    let json = common::generator("buildbot-json");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[reporter]]\nname = \"status\"\nserver_url = \"http://127.0.0.1:1/hook\"\n[[reporter.generator]]\nwasm = {:?}\nmode = \"all\"\n",
+            json.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = wasmpush(&["check", cfg.to_str().unwrap()], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("generator buildbot-json 0.1.0"), "{stdout}");
+    assert!(stdout.contains("events build-new, build-finished, buildset-complete"), "{stdout}");
+
+    std::fs::write(&cfg, format!("[[reporter]]\nname = \"s\"\n[[reporter.generator]]\nwasm = {:?}\nbuilders = [\"a\"]\ntags = [\"b\"]\n", json.to_str().unwrap())).unwrap();
+    let out = wasmpush(&["check", cfg.to_str().unwrap()], dir.path());
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!("error: config {}: reporter \"s\" generator 0: `builders` and `tags` cannot be used together", cfg.display())
+    );
+
+    std::fs::write(&cfg, "[[reporter]]\nname = 3\n").unwrap();
+    let out = wasmpush(&["check", cfg.to_str().unwrap()], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with(&format!("error: config {}: ", cfg.display())) && stderr.contains("name"), "{stderr}");
+}

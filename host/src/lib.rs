@@ -3,9 +3,15 @@
 //! The data path, top to bottom: a source produces events
 //! ([`wasmpush_sources`]) → [`filter`] applies Buildbot's generator filters →
 //! [`runtime`] runs the Wasm generator in a fresh sandbox → [`pipeline`]
-//! ties them together per event and hands reports to delivery.
+//! ties them together per event → [`dispatch`] runs it on worker threads and
+//! hands accepted reports to delivery ([`wasmpush_delivery`]: push + outbox).
+//! [`service`] wires a whole config together; [`receiver`] is a recording
+//! HTTP server for the demo and tests.
 
 pub mod config;
+pub mod dispatch;
 pub mod filter;
 pub mod pipeline;
+pub mod receiver;
 pub mod runtime;
+pub mod service;

@@ -1,7 +1,9 @@
 //! Subcommands. Each lives in its own file and returns `anyhow::Result`.
 
 mod check;
+mod demo;
 mod render;
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,13 +22,19 @@ enum Command {
     Render(render::Args),
     /// Validate a config file and every generator it names.
     Check(check::Args),
+    /// Run the service: sources -> filters -> generators -> push.
+    Run(run::Args),
+    /// Replay recorded Buildbot events through the example generators to a
+    /// local receiver and show what arrived (no external service needed).
+    Demo(demo::Args),
 }
 
 impl Cli {
     /// Quiet commands whose stdout is data; chatty long-running ones.
     pub fn default_log_level(&self) -> &'static str {
         match self.command {
-            Command::Render(_) | Command::Check(_) => "warn",
+            Command::Render(_) | Command::Check(_) | Command::Demo(_) => "warn",
+            Command::Run(_) => "info",
         }
     }
 }
@@ -48,6 +56,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Render(a) => render::run(a),
         Command::Check(a) => check::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Demo(a) => demo::run(a),
     }
 }
 

@@ -1,0 +1,360 @@
+//! The per-reporter push options (`[[reporter]]` table keys), Buildbot's
+//! `HttpStatusPush` names in snake_case plus the retry/outbox additions.
+//!
+//! The host embeds [`TargetConfig`] with `#[serde(flatten)]` next to its own
+//! keys (`name`, `generator`), so `deny_unknown_fields` cannot be used here.
+//! Instead unknown keys are collected in [`TargetConfig::unknown`] and
+//! [`TargetConfig::validate`] reports them by name. Nested tables (`auth`,
+//! secret header values) do deny unknown fields.
+//!
+//! Example (TOML):
+//! ```toml
+//! [[reporter]]
+//! name = "ci-hook"                      # host key
+//! generator = "gen/buildbot-json.wasm"  # host key
+//! server_url = "https://ci.example/hook/"   # trailing `/` is normalised
+//! auth = { type = "bearer", token_env = "HOOK_TOKEN" }
+//! headers = { X-Source = "wasmpush", X-Api-Key = { value_file = "/run/secrets/key", prefix = "key " } }
+//! verify = true
+//! ca_file = "/etc/wasmpush/ca.pem"
+//! timeout = "10s"
+//! retry_schedule = ["5s", "5m", "30m", "2h", "5h", "10h", "10h", "24h", "24h"]
+//! signing_secret_env = "HOOK_SIGNING_SECRET"
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Error in a reporter's push options. Its `Display` names the offending key
+/// (`field`), never a secret value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("reporter option `{field}`: {message}")]
+pub struct ConfigError {
+    /// The TOML key, e.g. `auth.password_env` or `headers.X-Token`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn field(field: &str, message: String) -> Self {
+        ConfigError { field: field.to_owned(), message }
+    }
+}
+
+/// Push options of one reporter (target). See the module docs for an example
+/// and [`crate`] docs for the full key list.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TargetConfig {
+    /// Where reports are POSTed (`serverUrl`). `http` or `https`; a trailing
+    /// `/` is removed (Buildbot aborts on it); a query string is kept; a
+    /// report's relative `path` is appended under it.
+    pub server_url: String,
+    /// Basic or bearer authentication; secrets from env or file.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+    /// Extra headers on every request. Configured headers override the same
+    /// header set by a generator.
+    #[serde(default)]
+    pub headers: BTreeMap<String, HeaderValueConfig>,
+    /// `false` accepts any server certificate (self-signed, wrong host).
+    #[serde(default = "default_true")]
+    pub verify: bool,
+    /// PEM file with extra trusted root certificate(s), added to the system roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate for mTLS (may also contain the key).
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// PEM private key for `cert` (PKCS#8, PKCS#1 or SEC1).
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// Log every request and response (status, headers, body up to
+    /// `debug_body_limit` bytes) at INFO level, secrets replaced by `***`.
+    #[serde(default)]
+    pub debug: bool,
+    /// How many body bytes a debug log line shows (default 4096).
+    #[serde(default = "default_body_limit")]
+    pub debug_body_limit: usize,
+    /// Buildbot compatibility flag. In Buildbot it only chose between sending
+    /// the JSON text as `str` or UTF-8 `bytes` (identical on the wire). Here a
+    /// report body is bytes already and is **always sent exactly as the
+    /// generator produced it**, with either value; the key is accepted so
+    /// Buildbot configs translate one to one.
+    #[serde(default)]
+    pub skip_encoding: bool,
+    /// Whole-request timeout (connect + send + response). Seconds or a
+    /// humantime string (`"10s"`, `"1m 30s"`). Default 30 s.
+    #[serde(default = "default_timeout")]
+    pub timeout: DurationValue,
+    /// Waits between attempts (the first attempt is immediate). Default:
+    /// Standard Webhooks' example schedule extended to about three days:
+    /// 5s, 5m, 30m, 2h, 5h, 10h, 10h, 24h, 24h (10 attempts, ~75.6 h).
+    #[serde(default)]
+    pub retry_schedule: Option<Vec<DurationValue>>,
+    /// Random spread applied to each wait, as a fraction (0.2 = ±20 %).
+    #[serde(default = "default_jitter")]
+    pub retry_jitter: f64,
+    /// Total attempts before a report goes to the dead-letter list. Default:
+    /// schedule length + 1. Larger values repeat the last wait.
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// Requests in flight at once for this target (different ordering keys).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Standard Webhooks signing secret (`whsec_<base64>` or raw text), given
+    /// literally (warned), by env var or by file.
+    #[serde(default)]
+    pub signing_secret: Option<String>,
+    /// Env var holding the signing secret.
+    #[serde(default)]
+    pub signing_secret_env: Option<String>,
+    /// File holding the signing secret.
+    #[serde(default)]
+    pub signing_secret_file: Option<PathBuf>,
+    /// Keys that are not push options. Filled because of `flatten`; the host
+    /// removes its own keys (`name`, `generator`) by declaring them, so
+    /// anything left here is a typo that [`TargetConfig::validate`] reports.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, serde::de::IgnoredAny>,
+}
+
+/// `auth = { type = "basic", user = "u", password_env = "P" }` or
+/// `auth = { type = "bearer", token_file = "/run/secrets/t" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum AuthConfig {
+    /// HTTP Basic (`Authorization: Basic base64(user:password)`).
+    Basic {
+        /// User name (not a secret).
+        user: String,
+        /// Literal password: allowed, but `wasmpush check` warns.
+        #[serde(default)]
+        password: Option<String>,
+        /// Env var holding the password.
+        #[serde(default)]
+        password_env: Option<String>,
+        /// File holding the password.
+        #[serde(default)]
+        password_file: Option<PathBuf>,
+    },
+    /// `Authorization: Bearer <token>`.
+    Bearer {
+        /// Literal token: allowed, but `wasmpush check` warns.
+        #[serde(default)]
+        token: Option<String>,
+        /// Env var holding the token.
+        #[serde(default)]
+        token_env: Option<String>,
+        /// File holding the token.
+        #[serde(default)]
+        token_file: Option<PathBuf>,
+    },
+}
+
+/// A configured header value: a plain string, or a secret read from env or
+/// file, e.g. `{ value_env = "GH_TOKEN", prefix = "token " }`. A secret
+/// header's value is redacted in every log line.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HeaderValueConfig {
+    /// Sent as is; not treated as a secret (a secret-looking name warns).
+    Literal(String),
+    /// Built as `prefix + secret + suffix`.
+    Secret(SecretHeader),
+}
+
+/// A header whose value (or part of it) is a secret.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretHeader {
+    /// Env var holding the secret part.
+    #[serde(default)]
+    pub value_env: Option<String>,
+    /// File holding the secret part.
+    #[serde(default)]
+    pub value_file: Option<PathBuf>,
+    /// Text before the secret (e.g. `"token "`).
+    #[serde(default)]
+    pub prefix: String,
+    /// Text after the secret.
+    #[serde(default)]
+    pub suffix: String,
+}
+
+/// A duration given as seconds (`10`, `0.5`) or a humantime string
+/// (`"10s"`, `"250ms"`, `"2h 30m"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationValue(pub Duration);
+
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = DurationValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("seconds as a number, or a duration string like \"10s\" or \"5m\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(DurationValue(Duration::from_secs(v)))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                u64::try_from(v)
+                    .map(|s| DurationValue(Duration::from_secs(s)))
+                    .map_err(|_| E::custom("a duration cannot be negative"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Duration::try_from_secs_f64(v)
+                    .map(DurationValue)
+                    .map_err(|_| E::custom("a duration must be a finite, non-negative number"))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                humantime::parse_duration(v.trim())
+                    .map(DurationValue)
+                    .map_err(|e| E::custom(format!("bad duration {v:?}: {e}")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_body_limit() -> usize {
+    4096
+}
+fn default_timeout() -> DurationValue {
+    DurationValue(Duration::from_secs(30))
+}
+fn default_jitter() -> f64 {
+    0.2
+}
+fn default_concurrency() -> usize {
+    8
+}
+
+/// Header names that look like they carry credentials: a literal value for
+/// one of them makes [`TargetConfig::warnings`] complain.
+fn secret_looking(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["auth", "token", "secret", "key", "password", "cookie", "signature"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+impl TargetConfig {
+    /// A config with only `server_url` set and every default (handy for the
+    /// host's tests and for code that builds targets programmatically).
+    pub fn new(server_url: impl Into<String>) -> Self {
+        TargetConfig {
+            server_url: server_url.into(),
+            auth: None,
+            headers: BTreeMap::new(),
+            verify: true,
+            ca_file: None,
+            cert: None,
+            key: None,
+            debug: false,
+            debug_body_limit: default_body_limit(),
+            skip_encoding: false,
+            timeout: default_timeout(),
+            retry_schedule: None,
+            retry_jitter: default_jitter(),
+            max_attempts: None,
+            concurrency: default_concurrency(),
+            signing_secret: None,
+            signing_secret_env: None,
+            signing_secret_file: None,
+            unknown: BTreeMap::new(),
+        }
+    }
+
+    /// Checks everything that can be checked without reading secrets or
+    /// files: unknown keys, URL shape, header names, numbers. `wasmpush
+    /// check` should call this; [`TargetConfig::resolve`] calls it too.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(k) = self.unknown.keys().next() {
+            return Err(ConfigError::field(k, "unknown reporter option".to_owned()));
+        }
+        crate::resolve::parse_server_url(&self.server_url)?;
+        for name in self.headers.keys() {
+            crate::resolve::check_config_header_name(name, self.auth.is_some())?;
+        }
+        if let Some(AuthConfig::Basic { user, .. }) = &self.auth
+            && user.contains(':')
+        {
+            return Err(ConfigError::field("auth.user", "must not contain `:`".to_owned()));
+        }
+        if self.key.is_some() && self.cert.is_none() {
+            return Err(ConfigError::field("key", "`key` needs `cert`".to_owned()));
+        }
+        if self.timeout.0.is_zero() {
+            return Err(ConfigError::field("timeout", "must be greater than zero".to_owned()));
+        }
+        if !(0.0..=1.0).contains(&self.retry_jitter) {
+            return Err(ConfigError::field("retry_jitter", "must be between 0 and 1".to_owned()));
+        }
+        if self.max_attempts == Some(0) {
+            return Err(ConfigError::field("max_attempts", "must be at least 1".to_owned()));
+        }
+        if self.concurrency == 0 {
+            return Err(ConfigError::field("concurrency", "must be at least 1".to_owned()));
+        }
+        if self.retry_schedule.as_ref().is_some_and(|s| s.is_empty()) && self.max_attempts.is_some_and(|m| m > 1) {
+            return Err(ConfigError::field(
+                "retry_schedule",
+                "is empty but max_attempts asks for retries".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Non-fatal remarks for `wasmpush check`: literal secrets in the config,
+    /// `verify = false`, a secret-looking header given literally, plain
+    /// `http://` with credentials.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        match &self.auth {
+            Some(AuthConfig::Basic { password: Some(_), .. }) => w.push(
+                "`auth.password` is written in the config; prefer `password_env` or `password_file`".to_owned(),
+            ),
+            Some(AuthConfig::Bearer { token: Some(_), .. }) => w.push(
+                "`auth.token` is written in the config; prefer `token_env` or `token_file`".to_owned(),
+            ),
+            _ => {}
+        }
+        if self.signing_secret.is_some() {
+            w.push(
+                "`signing_secret` is written in the config; prefer `signing_secret_env` or `signing_secret_file`"
+                    .to_owned(),
+            );
+        }
+        for (name, v) in &self.headers {
+            if matches!(v, HeaderValueConfig::Literal(_)) && secret_looking(name) {
+                w.push(format!(
+                    "header `{name}` looks like a credential but is written literally; use `{{ value_env = ... }}` or `{{ value_file = ... }}`"
+                ));
+            }
+        }
+        if !self.verify {
+            w.push("`verify = false`: the server certificate is not checked".to_owned());
+        }
+        let has_creds = self.auth.is_some()
+            || self.headers.values().any(|v| matches!(v, HeaderValueConfig::Secret(_)));
+        if has_creds && self.server_url.trim_start().to_ascii_lowercase().starts_with("http://") {
+            w.push("credentials are sent over plain `http://`".to_owned());
+        }
+        w
+    }
+
+    /// Reads secrets and certificate files and builds everything a sender
+    /// needs. Errors name the field (and env var or file), never a value.
+    pub fn resolve(&self) -> Result<crate::resolve::ResolvedTarget, ConfigError> {
+        crate::resolve::resolve(self)
+    }
+}

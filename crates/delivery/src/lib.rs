@@ -1,0 +1,73 @@
+//! `wasmpush-delivery`: the host side of the push. It holds the credentials,
+//! checks what a generator asks for, stores every report in a durable outbox
+//! before the first attempt, and delivers it with retries until a 2xx or the
+//! dead-letter list. Buildbot's `HttpStatusPush` sends once and forgets
+//! (spec §d); this crate loses nothing.
+//!
+//! # Using it (the host)
+//! ```text
+//! // config: each [[reporter]] table flattens a TargetConfig next to `name`, `generator`
+//! for (name, cfg) in &reporters { cfg.validate()?; warn_all(cfg.warnings()); }   // `wasmpush check`
+//! let delivery = Delivery::open(&outbox_path, reporters).await?;                  // resumes pending reports
+//! check_report(gen, &ct, &headers, path.as_deref())?;                             // optional early check
+//! delivery.enqueue(Outgoing { target, id, ordering_key, generator, body, content_type, headers, path })?;
+//! delivery.wait_idle(Duration::from_secs(30)).await;                              // replay / tests
+//! delivery.shutdown().await;
+//! // CLI without a running instance:
+//! outbox::list(&path)?; outbox::retry(&path, &Selector::Dead)?; outbox::drop(&path, &Selector::Id(id))?;
+//! ```
+//!
+//! # Guarantees
+//! * **Durable before acknowledged**: [`Delivery::enqueue`] returns after a
+//!   fsync'd redb commit (concurrent enqueues share one commit). A report
+//!   leaves the outbox only after a 2xx (or by `outbox drop`).
+//! * **At least once, recognisably**: a crash can re-send a report that was
+//!   delivered but not yet removed; the copy has the same `webhook-id`.
+//! * **Order**: per target, reports with the same `ordering_key` are
+//!   delivered in enqueue order; a report that dies does not block the next.
+//! * **Isolation**: each target has its own client, queues and
+//!   `concurrency` limit; a key waiting for a retry holds no permit, so a
+//!   dead target or build never delays another.
+//! * **Retries**: connection errors, timeouts, 408, 429 and 5xx are retried
+//!   on the target's schedule with jitter and never sooner than
+//!   `Retry-After`; other statuses (3xx, 4xx) and exhausted attempts go to
+//!   the dead-letter list ([`EntryState::Dead`]). Nothing retries for ever.
+//! * **Secrets** come from env or files, live only in the host, and are
+//!   replaced by `***` in every log line and stored error ([`Redactor`]).
+//!
+//! # Request layout
+//! `POST {server_url}[/{path}]` with, in order of precedence (later wins):
+//! generator headers, configured `headers`, `Content-Type` (if the report
+//! has one), `Authorization` (from `auth`), `webhook-id`,
+//! `webhook-timestamp` and, with a signing secret, `webhook-signature`
+//! (`v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`; see
+//! [`webhook`]). Redirects are not followed (a 3xx is a permanent failure).
+//!
+//! # Reporter options (TOML keys, see [`TargetConfig`])
+//! `server_url`, `auth` (`{type="basic", user, password_env|password_file|password}` or
+//! `{type="bearer", token_env|token_file|token}`), `headers` (`Name = "literal"` or
+//! `Name = { value_env|value_file, prefix, suffix }`), `verify`, `ca_file`, `cert`, `key`,
+//! `debug`, `debug_body_limit`, `skip_encoding` (accepted; bodies are always sent as
+//! produced), `timeout`, `retry_schedule`, `retry_jitter`, `max_attempts`,
+//! `concurrency`, `signing_secret_env|signing_secret_file|signing_secret`.
+
+#![warn(missing_docs)]
+
+mod client;
+pub mod config;
+pub mod outbox;
+pub mod policy;
+mod push;
+pub mod resolve;
+pub mod retry;
+pub mod secrets;
+pub mod webhook;
+mod worker;
+mod writer;
+
+pub use config::{AuthConfig, ConfigError, DurationValue, HeaderValueConfig, SecretHeader, TargetConfig};
+pub use outbox::{Entry, EntryState, OutboxError, Selector};
+pub use policy::{PolicyError, PolicyRule, check_report};
+pub use push::{Delivery, DeliveryError, Outgoing, Stats};
+pub use resolve::ResolvedTarget;
+pub use secrets::{Redactor, Secret};

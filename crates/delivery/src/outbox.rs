@@ -1,0 +1,327 @@
+//! The on-disk outbox: a [redb] database (crash-safe, copy-on-write B-trees,
+//! checksummed commits) holding every report from enqueue until a 2xx.
+//!
+//! Tables: `entries` (seq → JSON metadata), `bodies` (seq → body bytes),
+//! `index` (`target \0 id` → seq, for idempotent enqueue) and `counters`.
+//! `seq` grows with each enqueue, so iterating `entries` gives FIFO order.
+//!
+//! The admin functions [`list`], [`retry`] and [`drop`] open the file
+//! directly and are meant for the CLI while no `wasmpush` runs on it (redb
+//! locks the file: a running instance makes them fail with
+//! [`OutboxError::InUse`]).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+pub(crate) const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
+pub(crate) const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
+pub(crate) const INDEX: TableDefinition<&str, u64> = TableDefinition::new("index");
+pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+
+/// Errors of the outbox store.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// Another process (a running `wasmpush`) has the outbox open.
+    #[error("outbox `{0}` is in use by a running wasmpush; stop it first")]
+    InUse(PathBuf),
+    /// The file could not be opened or created.
+    #[error("cannot open outbox `{path}`: {message}")]
+    Open {
+        /// The outbox file.
+        path: PathBuf,
+        /// What redb said.
+        message: String,
+    },
+    /// A read, write or commit failed.
+    #[error("outbox storage error: {0}")]
+    Storage(String),
+    /// An entry's metadata cannot be decoded.
+    #[error("outbox entry {seq} is corrupt: {message}")]
+    Corrupt {
+        /// The entry's sequence number.
+        seq: u64,
+        /// The decode error.
+        message: String,
+    },
+    /// The delivery service has shut down.
+    #[error("the delivery service is shut down")]
+    Closed,
+}
+
+pub(crate) fn storage<E: std::fmt::Display>(e: E) -> OutboxError {
+    OutboxError::Storage(e.to_string())
+}
+
+/// Whether an entry is still being delivered or has given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryState {
+    /// Waiting for its (next) attempt.
+    Pending,
+    /// On the dead-letter list: a permanent failure or attempts exhausted.
+    /// Stays until `retry` or `drop`.
+    Dead,
+}
+
+/// What is stored per report besides the body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Meta {
+    pub target: String,
+    pub id: String,
+    pub ordering_key: String,
+    pub generator: String,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub path: Option<String>,
+    pub enqueued_at_ms: u64,
+    pub attempts: u32,
+    pub next_attempt_at_ms: u64,
+    pub last_error: Option<String>,
+    pub state: EntryState,
+    pub body_len: u64,
+}
+
+impl Meta {
+    pub(crate) fn index_key(&self) -> String {
+        index_key(&self.target, &self.id)
+    }
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        // Serialising plain strings and numbers cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+    pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<Meta, OutboxError> {
+        serde_json::from_slice(bytes).map_err(|e| OutboxError::Corrupt { seq, message: e.to_string() })
+    }
+}
+
+pub(crate) fn index_key(target: &str, id: &str) -> String {
+    format!("{target}\0{id}")
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn ms_to_time(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+/// One outbox entry as shown by `wasmpush outbox list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Position in the outbox (FIFO order).
+    pub seq: u64,
+    /// The stable `webhook-id`.
+    pub id: String,
+    /// Reporter (target) name.
+    pub target: String,
+    /// Per-target FIFO key, e.g. `buildrequest:12`.
+    pub ordering_key: String,
+    /// Generator that produced the report.
+    pub generator: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When it was enqueued.
+    pub enqueued_at: SystemTime,
+    /// When the next attempt is due (meaningless for dead entries).
+    pub next_attempt_at: SystemTime,
+    /// Last failure, secrets redacted.
+    pub last_error: Option<String>,
+    /// Pending or dead.
+    pub state: EntryState,
+    /// Body size in bytes.
+    pub body_len: u64,
+}
+
+impl Entry {
+    pub(crate) fn from_meta(seq: u64, m: &Meta) -> Entry {
+        Entry {
+            seq,
+            id: m.id.clone(),
+            target: m.target.clone(),
+            ordering_key: m.ordering_key.clone(),
+            generator: m.generator.clone(),
+            attempts: m.attempts,
+            enqueued_at: ms_to_time(m.enqueued_at_ms),
+            next_attempt_at: ms_to_time(m.next_attempt_at_ms),
+            last_error: m.last_error.clone(),
+            state: m.state,
+            body_len: m.body_len,
+        }
+    }
+}
+
+impl std::fmt::Display for Entry {
+    /// One line for `wasmpush outbox list`:
+    /// `SEQ STATE ID target=… key=… generator=… attempts=N next=RFC3339 bytes=N error=…`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            EntryState::Pending => "pending",
+            EntryState::Dead => "dead",
+        };
+        write!(
+            f,
+            "{} {state} {} target={} key={} generator={} attempts={} next={} bytes={}",
+            self.seq,
+            self.id,
+            self.target,
+            self.ordering_key,
+            self.generator,
+            self.attempts,
+            humantime::format_rfc3339_seconds(self.next_attempt_at),
+            self.body_len
+        )?;
+        if let Some(e) = &self.last_error {
+            write!(f, " error={e:?}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Which entries an admin action applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// Every entry with this `webhook-id` (in any target).
+    Id(String),
+    /// Every dead entry.
+    Dead,
+    /// Every entry.
+    All,
+}
+
+impl Selector {
+    pub(crate) fn matches(&self, m: &Meta) -> bool {
+        match self {
+            Selector::Id(id) => &m.id == id,
+            Selector::Dead => m.state == EntryState::Dead,
+            Selector::All => true,
+        }
+    }
+}
+
+/// Opens (creating if needed) the outbox file and its tables.
+pub(crate) fn open_db(path: &Path) -> Result<Database, OutboxError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| OutboxError::Open { path: path.to_owned(), message: e.to_string() })?;
+    }
+    let db = Database::builder().create(path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => OutboxError::InUse(path.to_owned()),
+        other => OutboxError::Open { path: path.to_owned(), message: other.to_string() },
+    })?;
+    let txn = db.begin_write().map_err(storage)?;
+    txn.open_table(ENTRIES).map_err(storage)?;
+    txn.open_table(BODIES).map_err(storage)?;
+    txn.open_table(INDEX).map_err(storage)?;
+    txn.open_table(COUNTERS).map_err(storage)?;
+    txn.commit().map_err(storage)?;
+    Ok(db)
+}
+
+/// Every entry in FIFO order, with its metadata.
+pub(crate) fn load_all(db: &Database) -> Result<Vec<(u64, Meta)>, OutboxError> {
+    let txn = db.begin_read().map_err(storage)?;
+    let table = txn.open_table(ENTRIES).map_err(storage)?;
+    let mut out = Vec::new();
+    for row in table.iter().map_err(storage)? {
+        let (k, v) = row.map_err(storage)?;
+        out.push((k.value(), Meta::decode(k.value(), v.value())?));
+    }
+    Ok(out)
+}
+
+/// One entry's metadata and body, if it still exists.
+pub(crate) fn load(db: &Database, seq: u64) -> Result<Option<(Meta, Vec<u8>)>, OutboxError> {
+    let txn = db.begin_read().map_err(storage)?;
+    let entries = txn.open_table(ENTRIES).map_err(storage)?;
+    let Some(meta) = entries.get(seq).map_err(storage)? else {
+        return Ok(None);
+    };
+    let meta = Meta::decode(seq, meta.value())?;
+    let bodies = txn.open_table(BODIES).map_err(storage)?;
+    let body = bodies.get(seq).map_err(storage)?.map(|b| b.value().to_vec()).unwrap_or_default();
+    Ok(Some((meta, body)))
+}
+
+/// Makes matching entries due now, in one durable transaction: dead ones
+/// become pending with their attempt count reset; pending ones keep their
+/// count. Returns the entries changed (for re-dispatch by a running
+/// instance).
+pub(crate) fn retry_in(db: &Database, sel: &dyn Fn(&Meta) -> bool) -> Result<Vec<(u64, Meta)>, OutboxError> {
+    let now = now_ms();
+    let changed: Vec<(u64, Meta)> = load_all(db)?
+        .into_iter()
+        .filter(|(_, m)| sel(m))
+        .map(|(seq, mut m)| {
+            if m.state == EntryState::Dead {
+                m.attempts = 0;
+                m.state = EntryState::Pending;
+            }
+            m.next_attempt_at_ms = now;
+            (seq, m)
+        })
+        .collect();
+    let txn = db.begin_write().map_err(storage)?;
+    {
+        let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
+        for (seq, m) in &changed {
+            entries.insert(*seq, m.encode().as_slice()).map_err(storage)?;
+        }
+    }
+    txn.commit().map_err(storage)?;
+    Ok(changed)
+}
+
+/// Removes matching entries in one durable transaction; returns them.
+pub(crate) fn drop_in(db: &Database, sel: &dyn Fn(&Meta) -> bool) -> Result<Vec<(u64, Meta)>, OutboxError> {
+    let gone: Vec<(u64, Meta)> = load_all(db)?.into_iter().filter(|(_, m)| sel(m)).collect();
+    let txn = db.begin_write().map_err(storage)?;
+    {
+        let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
+        let mut bodies = txn.open_table(BODIES).map_err(storage)?;
+        let mut index = txn.open_table(INDEX).map_err(storage)?;
+        for (seq, m) in &gone {
+            entries.remove(*seq).map_err(storage)?;
+            bodies.remove(*seq).map_err(storage)?;
+            index.remove(m.index_key().as_str()).map_err(storage)?;
+        }
+    }
+    txn.commit().map_err(storage)?;
+    Ok(gone)
+}
+
+fn open_existing(path: &Path) -> Result<Option<Database>, OutboxError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    open_db(path).map(Some)
+}
+
+/// Lists every entry (pending and dead) in FIFO order. A missing file is an
+/// empty outbox.
+pub fn list(outbox_path: &Path) -> Result<Vec<Entry>, OutboxError> {
+    let Some(db) = open_existing(outbox_path)? else {
+        return Ok(Vec::new());
+    };
+    Ok(load_all(&db)?.iter().map(|(seq, m)| Entry::from_meta(*seq, m)).collect())
+}
+
+/// Makes the selected entries due now (dead → pending, attempts reset).
+/// The next `wasmpush` start delivers them. Returns how many changed.
+pub fn retry(outbox_path: &Path, sel: &Selector) -> Result<usize, OutboxError> {
+    let Some(db) = open_existing(outbox_path)? else {
+        return Ok(0);
+    };
+    retry_in(&db, &|m| sel.matches(m)).map(|v| v.len())
+}
+
+/// Deletes the selected entries for good. Returns how many were removed.
+pub fn drop(outbox_path: &Path, sel: &Selector) -> Result<usize, OutboxError> {
+    let Some(db) = open_existing(outbox_path)? else {
+        return Ok(0);
+    };
+    drop_in(&db, &|m| sel.matches(m)).map(|v| v.len())
+}

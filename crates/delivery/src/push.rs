@@ -1,0 +1,325 @@
+//! [`Delivery`]: the running push service (outbox + workers of all targets).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, watch};
+
+use crate::config::{ConfigError, TargetConfig};
+use crate::outbox::{self, Entry, EntryState, OutboxError, Selector};
+use crate::policy::{PolicyError, check_report};
+use crate::worker::{Counters, Runner, Shared};
+use crate::writer::{self, Ack, Op};
+
+/// One report to push, as produced by the host's pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Reporter (target) name, as given to [`Delivery::open`].
+    pub target: String,
+    /// Stable `webhook-id`, computed by the host (same report → same id, so
+    /// re-enqueuing it is a no-op and a re-sent copy is recognisable).
+    pub id: String,
+    /// FIFO key: reports with the same key (per target) are delivered in
+    /// enqueue order, e.g. `buildrequest:12`.
+    pub ordering_key: String,
+    /// Generator name (for errors and `outbox list`).
+    pub generator: String,
+    /// The body, sent byte for byte.
+    pub body: Vec<u8>,
+    /// `Content-Type`; empty = no header (Buildbot's empty-body case).
+    pub content_type: String,
+    /// Extra headers from the generator (checked by [`check_report`]).
+    pub headers: Vec<(String, String)>,
+    /// Relative path under `server_url` (checked by [`check_report`]).
+    pub path: Option<String>,
+}
+
+/// Errors of the delivery service.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// A reporter's push options are invalid.
+    #[error("reporter `{target}`: {source}")]
+    Config {
+        /// Reporter name.
+        target: String,
+        /// Which option and why.
+        #[source]
+        source: ConfigError,
+    },
+    /// The HTTP client could not be built (TLS material rejected).
+    #[error("reporter `{target}`: cannot build the HTTP client: {message}")]
+    Client {
+        /// Reporter name.
+        target: String,
+        /// Why (secrets redacted).
+        message: String,
+    },
+    /// Two reporters share a name.
+    #[error("two reporters are named `{0}`")]
+    DuplicateTarget(String),
+    /// `Outgoing::target` names no configured reporter.
+    #[error("no reporter named `{0}` is configured")]
+    UnknownTarget(String),
+    /// The report breaks the request policy; nothing was stored or sent.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The report id cannot be a `webhook-id`.
+    #[error("report id {0:?} is not a usable webhook-id (1 to 256 printable ASCII characters, no spaces)")]
+    InvalidId(String),
+    /// The outbox failed.
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    /// The outbox writer thread could not be started.
+    #[error("cannot start the outbox writer thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// Counters for tests, benchmarks and status output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// New reports accepted into the outbox by this instance.
+    pub enqueued: u64,
+    /// Enqueues ignored because the same target + id was already there.
+    pub duplicates: u64,
+    /// Reports delivered (2xx).
+    pub sent: u64,
+    /// Failed attempts that were scheduled for a retry.
+    pub retried: u64,
+    /// Reports moved to the dead-letter list.
+    pub dead: u64,
+    /// Reports pending in this instance (including ones reloaded at open).
+    pub pending: u64,
+}
+
+/// The push service. See the crate docs for the guarantees.
+pub struct Delivery {
+    shared: Arc<Shared>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    db: Weak<redb::Database>,
+}
+
+fn check_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| (0x21..0x7f).contains(&b))
+}
+
+impl Delivery {
+    /// Opens (or creates) the outbox at `outbox_path`, resolves every
+    /// target's secrets and TLS files, builds one keep-alive HTTP client per
+    /// target, and starts delivering everything pending in the outbox.
+    /// Pending entries whose target is not configured stay in the outbox
+    /// (a warning names the target). Must be called inside a Tokio runtime.
+    pub async fn open(outbox_path: &Path, targets: Vec<(String, TargetConfig)>) -> Result<Delivery, DeliveryError> {
+        let mut resolved = Vec::new();
+        for (name, cfg) in targets {
+            let target = cfg.resolve().map_err(|source| DeliveryError::Config { target: name.clone(), source })?;
+            resolved.push((name, target));
+        }
+        let all_secrets = crate::secrets::Redactor::union(resolved.iter().map(|(_, t)| &t.redactor));
+        let mut runners = HashMap::new();
+        for (name, mut target) in resolved {
+            target.redactor = all_secrets.clone();
+            let client = crate::client::build_client(&target)
+                .map_err(|message| DeliveryError::Client { target: name.clone(), message })?;
+            let permits = Semaphore::new(target.concurrency);
+            let runner = Runner { name: name.clone(), target, client, permits, queues: Mutex::default() };
+            if runners.insert(name.clone(), Arc::new(runner)).is_some() {
+                return Err(DeliveryError::DuplicateTarget(name));
+            }
+        }
+        let path = outbox_path.to_owned();
+        let (db, entries) = tokio::task::spawn_blocking(move || {
+            let db = outbox::open_db(&path)?;
+            let entries = outbox::load_all(&db)?;
+            Ok::<_, OutboxError>((Arc::new(db), entries))
+        })
+        .await
+        .map_err(|e| OutboxError::Storage(format!("outbox open task failed: {e}")))??;
+
+        let slot: Arc<OnceLock<Weak<Shared>>> = Arc::default();
+        let dispatch_slot = Arc::clone(&slot);
+        let dispatch: writer::Dispatch = Box::new(move |seq, meta| {
+            if let Some(shared) = dispatch_slot.get().and_then(Weak::upgrade) {
+                shared.dispatch(seq, meta);
+            }
+        });
+        let (writer_tx, writer_handle) = writer::spawn(Arc::clone(&db), dispatch).map_err(DeliveryError::Thread)?;
+        let shared = Arc::new(Shared {
+            db: Arc::clone(&db),
+            writer: writer_tx,
+            counters: Counters::default(),
+            shutdown: watch::channel(false).0,
+            runners,
+            handle: tokio::runtime::Handle::current(),
+        });
+        let _ = slot.set(Arc::downgrade(&shared));
+
+        let mut orphans: HashMap<String, usize> = HashMap::new();
+        for (seq, meta) in entries.iter().filter(|(_, m)| m.state == EntryState::Pending) {
+            if shared.dispatch(*seq, meta) {
+                shared.counters.pending.fetch_add(1, Ordering::Relaxed);
+            } else {
+                *orphans.entry(meta.target.clone()).or_default() += 1;
+            }
+        }
+        for (target, n) in orphans {
+            tracing::warn!(reporter = %target, pending = n, "outbox holds reports for a reporter that is not configured; they stay in the outbox");
+        }
+        Ok(Delivery { shared, writer: Mutex::new(Some(writer_handle)), db: Arc::downgrade(&db) })
+    }
+
+    fn validate(&self, o: &Outgoing) -> Result<(), DeliveryError> {
+        if !self.shared.runners.contains_key(&o.target) {
+            return Err(DeliveryError::UnknownTarget(o.target.clone()));
+        }
+        if !check_id(&o.id) {
+            return Err(DeliveryError::InvalidId(o.id.clone()));
+        }
+        check_report(&o.generator, &o.content_type, &o.headers, o.path.as_deref())?;
+        Ok(())
+    }
+
+    fn account(&self, items: usize, inserted: usize) {
+        let c = &self.shared.counters;
+        c.enqueued.fetch_add(inserted as u64, Ordering::Relaxed);
+        c.pending.fetch_add(inserted as u64, Ordering::Relaxed);
+        c.duplicates.fetch_add((items - inserted) as u64, Ordering::Relaxed);
+    }
+
+    /// Stores one report durably (fsync'd redb commit) and queues it.
+    /// Returns only once it is on disk. The same target + id again is a
+    /// no-op while the first is in the outbox. A report that breaks the
+    /// request policy is refused and nothing is stored.
+    ///
+    /// Blocks the calling thread for one commit (concurrent callers share
+    /// it: group commit). From async code prefer [`Delivery::enqueue_async`].
+    pub fn enqueue(&self, o: Outgoing) -> Result<(), DeliveryError> {
+        self.enqueue_batch(vec![o]).map(|_| ())
+    }
+
+    /// Like [`Delivery::enqueue`] for many reports in one commit; all or
+    /// nothing (the first invalid report refuses the batch). Returns how
+    /// many were new.
+    pub fn enqueue_batch(&self, items: Vec<Outgoing>) -> Result<usize, DeliveryError> {
+        for o in &items {
+            self.validate(o)?;
+        }
+        let n = items.len();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.shared.writer.send(Op::Enqueue { items, ack: Ack::Sync(tx) }).map_err(|_| OutboxError::Closed)?;
+        let inserted = rx.recv().map_err(|_| OutboxError::Closed)??;
+        self.account(n, inserted);
+        Ok(inserted)
+    }
+
+    /// Async [`Delivery::enqueue_batch`]: resolves once the batch is on disk.
+    pub async fn enqueue_async(&self, items: Vec<Outgoing>) -> Result<usize, DeliveryError> {
+        for o in &items {
+            self.validate(o)?;
+        }
+        let n = items.len();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.shared.writer.send(Op::Enqueue { items, ack: Ack::Async(tx) }).map_err(|_| OutboxError::Closed)?;
+        let inserted = rx.await.map_err(|_| OutboxError::Closed)??;
+        self.account(n, inserted);
+        Ok(inserted)
+    }
+
+    /// Waits until nothing is due: no request in flight and every pending
+    /// report is waiting for a future retry (or the outbox is empty); then
+    /// commits every status change durably, so [`Delivery::entries`] and the
+    /// file reflect all outcomes. Returns false if `timeout` passed first.
+    pub async fn wait_idle(&self, timeout: Duration) -> bool {
+        let end = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.shared.counters.busy.load(Ordering::SeqCst) == 0 {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                if self.shared.writer.send(Op::Flush { ack: Ack::Async(tx) }).is_ok() {
+                    let _ = tokio::time::timeout_at(end, rx).await;
+                }
+                return true;
+            }
+            if tokio::time::Instant::now() >= end {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> Stats {
+        let c = &self.shared.counters;
+        Stats {
+            enqueued: c.enqueued.load(Ordering::Relaxed),
+            duplicates: c.duplicates.load(Ordering::Relaxed),
+            sent: c.sent.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+            dead: c.dead.load(Ordering::Relaxed),
+            pending: c.pending.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The outbox content (pending and dead), FIFO order. Status changes are
+    /// committed asynchronously, so a just-finished attempt may show a moment
+    /// later.
+    pub fn entries(&self) -> Result<Vec<Entry>, DeliveryError> {
+        Ok(outbox::load_all(&self.shared.db)?.iter().map(|(s, m)| Entry::from_meta(*s, m)).collect())
+    }
+
+    /// Running-instance `outbox retry`: selected **dead** entries become
+    /// pending and are delivered now. Returns how many.
+    pub fn retry_dead(&self, sel: &Selector) -> Result<usize, DeliveryError> {
+        let dead_only = |m: &outbox::Meta| m.state == EntryState::Dead && sel.matches(m);
+        let changed = outbox::retry_in(&self.shared.db, &dead_only)?;
+        for (seq, meta) in &changed {
+            self.shared.counters.pending.fetch_add(1, Ordering::Relaxed);
+            self.shared.dispatch(*seq, meta);
+        }
+        Ok(changed.len())
+    }
+
+    /// Running-instance `outbox drop`: deletes selected **dead** entries.
+    pub fn drop_dead(&self, sel: &Selector) -> Result<usize, DeliveryError> {
+        let dead_only = |m: &outbox::Meta| m.state == EntryState::Dead && sel.matches(m);
+        Ok(outbox::drop_in(&self.shared.db, &dead_only)?.len())
+    }
+
+    /// Stops the workers (an interrupted request leaves its report pending;
+    /// it is re-sent with the same `webhook-id` after the next open),
+    /// commits durably and closes the outbox file. When this returns, the
+    /// same outbox can be opened again.
+    pub async fn shutdown(self) {
+        self.stop();
+        let handle = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+        let end = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.shared.counters.workers.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let db = self.db.clone();
+        std::mem::drop(self);
+        while db.upgrade().is_some() && tokio::time::Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    fn stop(&self) {
+        if !*self.shared.shutdown.borrow() {
+            self.shared.shutdown.send_replace(true);
+            let (tx, _rx) = std::sync::mpsc::sync_channel(1);
+            let _ = self.shared.writer.send(Op::Shutdown { ack: tx });
+        }
+    }
+}
+
+impl Drop for Delivery {
+    /// Dropping without [`Delivery::shutdown`] still stops the workers and
+    /// the writer (asynchronously).
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,193 @@
+//! Turning a [`TargetConfig`] into what a sender uses: a normalised URL,
+//! resolved secrets, header values, TLS material and a retry policy.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use reqwest::Url;
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::config::{AuthConfig, ConfigError, HeaderValueConfig, TargetConfig};
+use crate::retry::RetryPolicy;
+use crate::secrets::{Redactor, Secret, read_secret};
+use crate::webhook::SigningKey;
+
+/// Headers nobody may set through `headers` (the transport owns them).
+const FRAMING_HEADERS: &[&str] = &["host", "content-length", "transfer-encoding", "connection"];
+
+/// A target ready to send: built by [`TargetConfig::resolve`]. Its `Debug`
+/// output never shows a secret.
+#[derive(Debug, Clone)]
+pub struct ResolvedTarget {
+    /// `server_url` parsed, without a trailing `/`.
+    pub base_url: Url,
+    /// Full `Authorization` header value, if `auth` is set.
+    pub(crate) authorization: Option<Secret>,
+    /// Configured headers, in config order; `true` marks a secret value.
+    pub(crate) headers: Vec<(HeaderName, HeaderValue, bool)>,
+    pub(crate) verify: bool,
+    pub(crate) ca_pem: Option<Vec<u8>>,
+    pub(crate) identity_pem: Option<Vec<u8>>,
+    pub(crate) debug: bool,
+    pub(crate) debug_body_limit: usize,
+    pub(crate) timeout: std::time::Duration,
+    pub(crate) concurrency: usize,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) signing_key: Option<SigningKey>,
+    /// Hides every secret of this target in log lines and stored errors.
+    pub redactor: Redactor,
+}
+
+/// Parses and normalises `server_url`: `http`/`https` only, no
+/// `user:password@` (use `auth`), no fragment, trailing `/` removed.
+pub(crate) fn parse_server_url(raw: &str) -> Result<Url, ConfigError> {
+    let err = |m: &str| ConfigError::field("server_url", m.to_owned());
+    let mut url = Url::parse(raw.trim()).map_err(|e| err(&format!("not a valid URL: {e}")))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(err("must start with http:// or https://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(err("has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(err("must not contain user:password@ (use `auth` with a secret from env or file)"));
+    }
+    if url.fragment().is_some() {
+        return Err(err("must not contain a #fragment"));
+    }
+    let trimmed = url.path().trim_end_matches('/').to_owned();
+    url.set_path(if trimmed.is_empty() { "/" } else { &trimmed });
+    Ok(url)
+}
+
+/// A configured header name must be a valid token, not a framing header, and
+/// not `Authorization` when `auth` is set too.
+pub(crate) fn check_config_header_name(name: &str, has_auth: bool) -> Result<HeaderName, ConfigError> {
+    let field = format!("headers.{name}");
+    let hn = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| ConfigError::field(&field, "not a valid header name".to_owned()))?;
+    if FRAMING_HEADERS.contains(&hn.as_str()) {
+        return Err(ConfigError::field(&field, "is set by the HTTP client and cannot be configured".to_owned()));
+    }
+    if has_auth && hn == reqwest::header::AUTHORIZATION {
+        return Err(ConfigError::field(&field, "conflicts with `auth`; use one of them".to_owned()));
+    }
+    if hn.as_str().starts_with("webhook-") {
+        return Err(ConfigError::field(&field, "webhook-* headers are set by the host".to_owned()));
+    }
+    Ok(hn)
+}
+
+fn read_file(field: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|e| ConfigError::field(field, format!("cannot read `{}`: {e}", path.display())))
+}
+
+pub(crate) fn resolve(cfg: &TargetConfig) -> Result<ResolvedTarget, ConfigError> {
+    cfg.validate()?;
+    let base_url = parse_server_url(&cfg.server_url)?;
+    let mut secrets: Vec<String> = Vec::new();
+
+    let authorization = match &cfg.auth {
+        None => None,
+        Some(AuthConfig::Basic { user, password, password_env, password_file }) => {
+            let pw = read_secret("auth.password", password.as_deref(), password_env.as_deref(), password_file.as_deref())?
+                .ok_or_else(|| {
+                    ConfigError::field("auth", "basic auth needs `password_env`, `password_file` or `password`".to_owned())
+                })?;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", pw.expose()));
+            secrets.push(pw.expose().to_owned());
+            secrets.push(b64.clone());
+            Some(Secret::new(format!("Basic {b64}")))
+        }
+        Some(AuthConfig::Bearer { token, token_env, token_file }) => {
+            let t = read_secret("auth.token", token.as_deref(), token_env.as_deref(), token_file.as_deref())?
+                .ok_or_else(|| {
+                    ConfigError::field("auth", "bearer auth needs `token_env`, `token_file` or `token`".to_owned())
+                })?;
+            secrets.push(t.expose().to_owned());
+            Some(Secret::new(format!("Bearer {}", t.expose())))
+        }
+    };
+    if let Some(a) = &authorization
+        && HeaderValue::from_str(a.expose()).is_err()
+    {
+        return Err(ConfigError::field("auth", "the credential contains characters not allowed in a header".to_owned()));
+    }
+
+    let mut headers = Vec::new();
+    for (name, value) in &cfg.headers {
+        let hn = check_config_header_name(name, cfg.auth.is_some())?;
+        let field = format!("headers.{name}");
+        let (text, secret) = match value {
+            HeaderValueConfig::Literal(v) => (v.clone(), false),
+            HeaderValueConfig::Secret(s) => {
+                let sec = read_secret(&field, None, s.value_env.as_deref(), s.value_file.as_deref())?
+                    .ok_or_else(|| ConfigError::field(&field, "needs `value_env` or `value_file`".to_owned()))?;
+                secrets.push(sec.expose().to_owned());
+                (format!("{}{}{}", s.prefix, sec.expose(), s.suffix), true)
+            }
+        };
+        let mut hv = HeaderValue::from_str(&text)
+            .map_err(|_| ConfigError::field(&field, "value contains CR, LF or other bytes not allowed in a header".to_owned()))?;
+        hv.set_sensitive(secret);
+        headers.push((hn, hv, secret));
+    }
+
+    let signing_key = read_secret(
+        "signing_secret",
+        cfg.signing_secret.as_deref(),
+        cfg.signing_secret_env.as_deref(),
+        cfg.signing_secret_file.as_deref(),
+    )?
+    .map(|s| {
+        secrets.push(s.expose().to_owned());
+        SigningKey::from_secret(&s).map_err(|m| ConfigError::field("signing_secret", m))
+    })
+    .transpose()?;
+
+    let ca_pem = cfg.ca_file.as_deref().map(|p| read_file("ca_file", p)).transpose()?;
+    if let Some(pem) = &ca_pem {
+        reqwest::Certificate::from_pem_bundle(pem)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ConfigError::field("ca_file", "no PEM certificate found".to_owned()))?;
+    }
+    let identity_pem = match (&cfg.cert, &cfg.key) {
+        (Some(c), k) => {
+            let mut pem = read_file("cert", c)?;
+            if let Some(k) = k {
+                pem.push(b'\n');
+                pem.extend(read_file("key", k)?);
+            }
+            crate::client::install_crypto_provider();
+            reqwest::Identity::from_pem(&pem).map_err(|e| {
+                ConfigError::field("cert", format!("not a usable PEM certificate + private key: {e}"))
+            })?;
+            Some(pem)
+        }
+        (None, _) => None,
+    };
+
+    let schedule = cfg
+        .retry_schedule
+        .as_ref()
+        .map(|s| s.iter().map(|d| d.0).collect())
+        .unwrap_or_else(|| crate::retry::DEFAULT_SCHEDULE.to_vec());
+    let retry = RetryPolicy::new(schedule, cfg.retry_jitter, cfg.max_attempts);
+
+    Ok(ResolvedTarget {
+        base_url,
+        authorization,
+        headers,
+        verify: cfg.verify,
+        ca_pem,
+        identity_pem,
+        debug: cfg.debug,
+        debug_body_limit: cfg.debug_body_limit,
+        timeout: cfg.timeout.0,
+        concurrency: cfg.concurrency,
+        retry,
+        signing_key,
+        redactor: Redactor::new(secrets),
+    })
+}

@@ -1,0 +1,234 @@
+//! Per-target delivery: one FIFO queue per ordering key, one worker task per
+//! non-empty queue, at most `concurrency` requests in flight per target.
+//!
+//! A key's worker handles its queue head until it is delivered or dead, so
+//! reports with the same key arrive in order. While the head waits for a
+//! retry, the worker holds no permit: other keys and other targets go on.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use redb::Database;
+use tokio::sync::{Semaphore, watch};
+
+use crate::client::{Attempt, attempt};
+use crate::outbox::{EntryState, Meta, load, now_ms};
+use crate::resolve::ResolvedTarget;
+use crate::writer::Op;
+
+/// Counters behind [`crate::Stats`].
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub enqueued: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub sent: AtomicU64,
+    pub retried: AtomicU64,
+    pub dead: AtomicU64,
+    pub pending: AtomicU64,
+    /// Key workers not sleeping (due work exists or a request is in flight).
+    pub busy: AtomicUsize,
+    /// Key worker tasks alive.
+    pub workers: AtomicUsize,
+}
+
+/// Everything the workers of all targets share.
+pub(crate) struct Shared {
+    pub db: Arc<Database>,
+    pub writer: Sender<Op>,
+    pub counters: Counters,
+    pub shutdown: watch::Sender<bool>,
+    pub runners: HashMap<String, Arc<Runner>>,
+    pub handle: tokio::runtime::Handle,
+}
+
+/// One target: its resolved options, HTTP client and key queues.
+pub(crate) struct Runner {
+    pub name: String,
+    pub target: ResolvedTarget,
+    pub client: reqwest::Client,
+    pub permits: Semaphore,
+    /// A key is present exactly while a worker task serves it.
+    pub queues: Mutex<HashMap<String, VecDeque<u64>>>,
+}
+
+impl Shared {
+    /// Queues a pending entry on its target; starts the key's worker if
+    /// none runs. Entries of unknown targets are left in the outbox.
+    pub(crate) fn dispatch(self: &Arc<Self>, seq: u64, meta: &Meta) -> bool {
+        let Some(runner) = self.runners.get(&meta.target) else {
+            return false;
+        };
+        let mut queues = runner.queues.lock().unwrap_or_else(|p| p.into_inner());
+        match queues.get_mut(&meta.ordering_key) {
+            Some(q) => q.push_back(seq),
+            None => {
+                queues.insert(meta.ordering_key.clone(), VecDeque::from([seq]));
+                self.counters.workers.fetch_add(1, Ordering::SeqCst);
+                self.counters.busy.fetch_add(1, Ordering::SeqCst);
+                let (shared, runner, key) = (Arc::clone(self), Arc::clone(runner), meta.ordering_key.clone());
+                self.handle.spawn(async move { key_worker(shared, runner, key).await });
+            }
+        }
+        true
+    }
+}
+
+/// Keeps `busy`/`workers` right however the worker ends (shutdown included).
+struct Presence<'a> {
+    c: &'a Counters,
+    busy: bool,
+}
+
+impl Presence<'_> {
+    fn set_busy(&mut self, b: bool) {
+        if b != self.busy {
+            if b {
+                self.c.busy.fetch_add(1, Ordering::SeqCst);
+            } else {
+                self.c.busy.fetch_sub(1, Ordering::SeqCst);
+            }
+            self.busy = b;
+        }
+    }
+}
+
+impl Drop for Presence<'_> {
+    fn drop(&mut self) {
+        self.set_busy(false);
+        self.c.workers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn pop_head(runner: &Runner, key: &str) {
+    let mut queues = runner.queues.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(q) = queues.get_mut(key) {
+        q.pop_front();
+    }
+}
+
+/// Sleeps for `d` unless shutdown comes first; returns false on shutdown.
+async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(d) => true,
+        _ = stop.wait_for(|v| *v) => false,
+    }
+}
+
+async fn key_worker(shared: Arc<Shared>, runner: Arc<Runner>, key: String) {
+    let c = &shared.counters;
+    let mut presence = Presence { c, busy: true };
+    let mut stop = shared.shutdown.subscribe();
+    loop {
+        let head = {
+            let mut queues = runner.queues.lock().unwrap_or_else(|p| p.into_inner());
+            match queues.get(&key).and_then(|q| q.front().copied()) {
+                Some(seq) => seq,
+                None => {
+                    queues.remove(&key);
+                    return;
+                }
+            }
+        };
+        if *stop.borrow() {
+            return;
+        }
+        let (mut meta, body) = match load(&shared.db, head) {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                pop_head(&runner, &key); // dropped by an admin action
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(reporter = %runner.name, seq = head, error = %e, "cannot read outbox entry; will try again");
+                presence.set_busy(false);
+                if !pause(&mut stop, Duration::from_secs(1)).await {
+                    return;
+                }
+                presence.set_busy(true);
+                continue;
+            }
+        };
+        if meta.state == EntryState::Dead {
+            pop_head(&runner, &key);
+            continue;
+        }
+        if !deliver(&shared, &runner, &mut presence, &mut stop, head, &mut meta, &body).await {
+            return;
+        }
+        pop_head(&runner, &key);
+    }
+}
+
+/// Attempts `meta` until it is delivered or dead. Returns false on shutdown
+/// (the entry stays pending in the outbox).
+async fn deliver(
+    shared: &Shared,
+    runner: &Runner,
+    presence: &mut Presence<'_>,
+    stop: &mut watch::Receiver<bool>,
+    seq: u64,
+    meta: &mut Meta,
+    body: &[u8],
+) -> bool {
+    let c = &shared.counters;
+    loop {
+        let now = now_ms();
+        if meta.next_attempt_at_ms > now {
+            presence.set_busy(false);
+            if !pause(stop, Duration::from_millis(meta.next_attempt_at_ms - now)).await {
+                return false;
+            }
+            presence.set_busy(true);
+        }
+        let outcome = tokio::select! {
+            out = async {
+                let _permit = runner.permits.acquire().await;
+                attempt(&runner.client, &runner.target, &runner.name, meta, body).await
+            } => out,
+            _ = stop.wait_for(|v| *v) => return false,
+        };
+        meta.attempts += 1;
+        let (error, retry_after) = match outcome {
+            Attempt::Delivered { status } => {
+                tracing::debug!(reporter = %runner.name, id = %meta.id, status, attempts = meta.attempts, "report delivered");
+                let _ = shared.writer.send(Op::Remove { seq, index_key: meta.index_key() });
+                c.sent.fetch_add(1, Ordering::Relaxed);
+                c.pending.fetch_sub(1, Ordering::Relaxed);
+                return true;
+            }
+            Attempt::Retry { error, retry_after } => (error, retry_after),
+            Attempt::Permanent { error } => {
+                bury(shared, runner, seq, meta, format!("not retryable: {error}"));
+                return true;
+            }
+        };
+        match runner.target.retry.next_delay(meta.attempts, retry_after) {
+            Some(delay) => {
+                tracing::warn!(reporter = %runner.name, id = %meta.id, attempt = meta.attempts, %error,
+                    "delivery failed; retrying in {delay:?}");
+                meta.next_attempt_at_ms = now_ms().saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+                meta.last_error = Some(error);
+                let _ = shared.writer.send(Op::Update { seq, meta: Box::new(meta.clone()) });
+                c.retried.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {
+                bury(shared, runner, seq, meta, format!("gave up after {} attempts: {error}", meta.attempts));
+                return true;
+            }
+        }
+    }
+}
+
+/// Moves an entry to the dead-letter list.
+fn bury(shared: &Shared, runner: &Runner, seq: u64, meta: &mut Meta, error: String) {
+    tracing::error!(reporter = %runner.name, id = %meta.id, generator = %meta.generator,
+        attempts = meta.attempts, %error, "report moved to the dead-letter list");
+    meta.state = EntryState::Dead;
+    meta.last_error = Some(error);
+    let _ = shared.writer.send(Op::Update { seq, meta: Box::new(meta.clone()) });
+    shared.counters.dead.fetch_add(1, Ordering::Relaxed);
+    shared.counters.pending.fetch_sub(1, Ordering::Relaxed);
+}

@@ -1,0 +1,212 @@
+//! The outbox's single writer thread, with group commit.
+//!
+//! All changes go through one thread: it takes every operation waiting in
+//! its queue (up to [`MAX_BATCH`]), applies them in one redb write
+//! transaction and commits once. A batch holding an enqueue is committed
+//! with `Durability::Immediate` (fsync) *before* any enqueuer is
+//! acknowledged, so "enqueue returned" always means "on disk". Status
+//! updates and removals after a 2xx are committed without fsync (they are
+//! made durable by the next durable commit, at most [`FLUSH_EVERY`] later):
+//! losing one in a crash only means a report is retried or re-sent with the
+//! same `webhook-id`, never lost.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::time::{Duration, Instant};
+
+use redb::{Database, Durability, ReadableTable};
+
+use crate::outbox::{BODIES, COUNTERS, ENTRIES, EntryState, INDEX, Meta, OutboxError, now_ms, storage};
+use crate::push::Outgoing;
+
+/// Most operations applied in one transaction.
+pub(crate) const MAX_BATCH: usize = 4096;
+/// Longest time a non-durable commit stays non-durable.
+pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// How an enqueuer is told its batch is on disk: the number of new entries.
+pub(crate) enum Ack {
+    Sync(SyncSender<Result<usize, OutboxError>>),
+    Async(tokio::sync::oneshot::Sender<Result<usize, OutboxError>>),
+}
+
+impl Ack {
+    fn send(self, r: Result<usize, OutboxError>) {
+        match self {
+            Ack::Sync(s) => {
+                let _ = s.send(r);
+            }
+            Ack::Async(s) => {
+                let _ = s.send(r);
+            }
+        }
+    }
+}
+
+/// A change to the outbox.
+pub(crate) enum Op {
+    /// Insert reports (idempotent per target + id), durably.
+    Enqueue { items: Vec<Outgoing>, ack: Ack },
+    /// Rewrite an entry's metadata (attempt count, next time, error, state).
+    Update { seq: u64, meta: Box<Meta> },
+    /// Delete a delivered entry.
+    Remove { seq: u64, index_key: String },
+    /// Commit durably (everything sent before it included), then ack.
+    Flush { ack: Ack },
+    /// Commit durably and stop.
+    Shutdown { ack: SyncSender<()> },
+}
+
+/// Called after each commit with every newly inserted pending entry, before
+/// the enqueuers are acknowledged.
+pub(crate) type Dispatch = Box<dyn Fn(u64, &Meta) + Send>;
+
+/// Starts the writer thread; returns the queue to it and its handle.
+pub(crate) fn spawn(
+    db: Arc<Database>,
+    dispatch: Dispatch,
+) -> std::io::Result<(Sender<Op>, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::Builder::new()
+        .name("wasmpush-outbox".into())
+        .spawn(move || run(&db, &rx, &dispatch))?;
+    Ok((tx, handle))
+}
+
+fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch) {
+    let mut last_durable = Instant::now();
+    let mut dirty = false;
+    loop {
+        let first = if dirty {
+            match rx.recv_timeout(FLUSH_EVERY.saturating_sub(last_durable.elapsed())) {
+                Ok(op) => Some(op),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(op) => Some(op),
+                Err(_) => break,
+            }
+        };
+        let mut ops: Vec<Op> = first.into_iter().collect();
+        while ops.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => ops.push(op),
+                Err(_) => break,
+            }
+        }
+        let durable = ops.is_empty()
+            || last_durable.elapsed() >= FLUSH_EVERY
+            || ops.iter().any(|o| matches!(o, Op::Enqueue { .. } | Op::Flush { .. } | Op::Shutdown { .. }));
+        let stop = ops.iter().any(|o| matches!(o, Op::Shutdown { .. }));
+        match apply(db, &mut ops, durable) {
+            Ok(inserted) => {
+                if durable {
+                    last_durable = Instant::now();
+                    dirty = false;
+                } else {
+                    dirty = true;
+                }
+                for (_, seq, meta) in &inserted {
+                    dispatch(*seq, meta);
+                }
+                let mut counts = vec![0usize; ops.len()];
+                for (i, _, _) in &inserted {
+                    counts[*i] += 1;
+                }
+                for (op, n) in ops.into_iter().zip(counts) {
+                    match op {
+                        Op::Enqueue { ack, .. } => ack.send(Ok(n)),
+                        Op::Flush { ack } => ack.send(Ok(0)),
+                        Op::Shutdown { ack } => {
+                            let _ = ack.send(());
+                        }
+                        Op::Update { .. } | Op::Remove { .. } => {}
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "outbox commit failed; the enqueues in this batch are refused");
+                for op in ops {
+                    match op {
+                        Op::Enqueue { ack, .. } | Op::Flush { ack } => {
+                            ack.send(Err(OutboxError::Storage(e.to_string())));
+                        }
+                        Op::Shutdown { ack } => {
+                            let _ = ack.send(());
+                        }
+                        Op::Update { .. } | Op::Remove { .. } => {}
+                    }
+                }
+            }
+        }
+        if stop {
+            break;
+        }
+    }
+}
+
+/// Applies `ops` in one transaction; returns each new entry with the index
+/// of the op that inserted it.
+fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Vec<(usize, u64, Meta)>, OutboxError> {
+    let mut txn = db.begin_write().map_err(storage)?;
+    txn.set_durability(if durable { Durability::Immediate } else { Durability::None })
+        .map_err(storage)?;
+    let mut inserted = Vec::new();
+    {
+        let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
+        let mut bodies = txn.open_table(BODIES).map_err(storage)?;
+        let mut index = txn.open_table(INDEX).map_err(storage)?;
+        let mut counters = txn.open_table(COUNTERS).map_err(storage)?;
+        let mut next_seq = counters.get("next_seq").map_err(storage)?.map_or(1, |v| v.value());
+        let now = now_ms();
+        for (i, op) in ops.iter_mut().enumerate() {
+            match op {
+                Op::Enqueue { items, .. } => {
+                    for it in items.drain(..) {
+                        let key = crate::outbox::index_key(&it.target, &it.id);
+                        if index.get(key.as_str()).map_err(storage)?.is_some() {
+                            continue;
+                        }
+                        let seq = next_seq;
+                        next_seq += 1;
+                        let meta = Meta {
+                            target: it.target,
+                            id: it.id,
+                            ordering_key: it.ordering_key,
+                            generator: it.generator,
+                            content_type: it.content_type,
+                            headers: it.headers,
+                            path: it.path,
+                            enqueued_at_ms: now,
+                            attempts: 0,
+                            next_attempt_at_ms: now,
+                            last_error: None,
+                            state: EntryState::Pending,
+                            body_len: it.body.len() as u64,
+                        };
+                        entries.insert(seq, meta.encode().as_slice()).map_err(storage)?;
+                        bodies.insert(seq, it.body.as_slice()).map_err(storage)?;
+                        index.insert(key.as_str(), seq).map_err(storage)?;
+                        inserted.push((i, seq, meta));
+                    }
+                }
+                Op::Update { seq, meta } => {
+                    if entries.get(*seq).map_err(storage)?.is_some() {
+                        entries.insert(*seq, meta.encode().as_slice()).map_err(storage)?;
+                    }
+                }
+                Op::Remove { seq, index_key } => {
+                    entries.remove(*seq).map_err(storage)?;
+                    bodies.remove(*seq).map_err(storage)?;
+                    index.remove(index_key.as_str()).map_err(storage)?;
+                }
+                Op::Flush { .. } | Op::Shutdown { .. } => {}
+            }
+        }
+        counters.insert("next_seq", next_seq).map_err(storage)?;
+    }
+    txn.commit().map_err(storage)?;
+    Ok(inserted)
+}

@@ -1,0 +1,125 @@
+//! From events to the outbox: run the pipeline on worker threads, keeping
+//! each build request's events in order, and enqueue every accepted report.
+//!
+//! Generation is CPU-bound and synchronous (wasmtime's sync API), so it runs
+//! on plain threads. An event goes to the worker chosen by its ordering key,
+//! so two events of one build request are generated and enqueued in arrival
+//! order, while other builds proceed on other workers. A report is checked
+//! against the request policy (no credential headers, no CR/LF, no path
+//! escape) before it is enqueued; a refused report is logged with the
+//! generator and the rule, and never sent.
+
+use crate::pipeline::Pipeline;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
+use wasmpush_delivery::{Delivery, Outgoing, check_report};
+use wasmpush_sources::SourceEvent;
+
+/// Counters of what happened to events and reports.
+#[derive(Debug, Default)]
+pub struct DispatchStats {
+    pub events: AtomicU64,
+    pub reports: AtomicU64,
+    pub generator_failures: AtomicU64,
+    pub refused: AtomicU64,
+    pub enqueue_failures: AtomicU64,
+}
+
+impl DispatchStats {
+    /// (events, reports enqueued, generator failures, refused by policy, enqueue failures)
+    pub fn snapshot(&self) -> (u64, u64, u64, u64, u64) {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        (l(&self.events), l(&self.reports), l(&self.generator_failures), l(&self.refused), l(&self.enqueue_failures))
+    }
+}
+
+/// Worker threads turning events into enqueued reports.
+pub struct Dispatcher {
+    senders: Vec<SyncSender<SourceEvent>>,
+    handles: Vec<JoinHandle<()>>,
+    stats: Arc<DispatchStats>,
+}
+
+impl Dispatcher {
+    /// Starts `workers` threads (at least one).
+    pub fn start(pipeline: Arc<Pipeline>, delivery: Arc<Delivery>, workers: usize) -> Dispatcher {
+        let stats = Arc::new(DispatchStats::default());
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for i in 0..workers.max(1) {
+            let (tx, rx) = sync_channel::<SourceEvent>(256);
+            let (pipeline, delivery, stats) = (pipeline.clone(), delivery.clone(), stats.clone());
+            let handle = std::thread::Builder::new()
+                .name(format!("wasmpush-gen-{i}"))
+                .spawn(move || {
+                    for event in rx {
+                        handle_event(&pipeline, &delivery, &stats, &event);
+                    }
+                })
+                .expect("spawning a worker thread");
+            senders.push(tx);
+            handles.push(handle);
+        }
+        Dispatcher { senders, handles, stats }
+    }
+
+    /// The shared counters.
+    pub fn stats(&self) -> Arc<DispatchStats> {
+        self.stats.clone()
+    }
+
+    /// Queues `event` on the worker that owns its ordering key. Blocks while
+    /// that worker's queue is full (back-pressure for replays).
+    pub fn submit(&self, event: SourceEvent) {
+        let mut h = DefaultHasher::new();
+        event.ordering_key().hash(&mut h);
+        let i = (h.finish() % self.senders.len() as u64) as usize;
+        // A worker only stops when its sender is dropped, so this cannot fail.
+        let _ = self.senders[i].send(event);
+    }
+
+    /// Waits until every submitted event has been handled.
+    pub fn finish(self) -> Arc<DispatchStats> {
+        drop(self.senders);
+        for h in self.handles {
+            let _ = h.join();
+        }
+        self.stats
+    }
+}
+
+fn handle_event(pipeline: &Pipeline, delivery: &Delivery, stats: &DispatchStats, event: &SourceEvent) {
+    stats.events.fetch_add(1, Ordering::Relaxed);
+    let outcome = pipeline.handle(event);
+    stats.generator_failures.fetch_add(outcome.failures.len() as u64, Ordering::Relaxed);
+    for p in outcome.produced {
+        let r = &p.report;
+        if let Err(e) = check_report(&p.generator, &r.content_type, &r.headers, r.path.as_deref()) {
+            tracing::error!(reporter = %p.reporter, event = %event.event_id(), "report refused, nothing sent: {e}");
+            stats.refused.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let outgoing = Outgoing {
+            target: p.reporter.clone(),
+            id: p.id,
+            ordering_key: p.ordering_key,
+            generator: p.generator,
+            body: p.report.body,
+            content_type: p.report.content_type,
+            headers: p.report.headers,
+            path: p.report.path,
+        };
+        match delivery.enqueue(outgoing) {
+            Ok(()) => {
+                stats.reports.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::error!(reporter = %p.reporter, event = %event.event_id(), "could not store the report in the outbox: {e}");
+                stats.enqueue_failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}

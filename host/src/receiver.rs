@@ -1,0 +1,114 @@
+//! A small HTTP receiver on 127.0.0.1 that records every request: the
+//! demo's target, and a real server for tests and benchmarks.
+//!
+//! It answers 200 at once (or a status chosen per request by
+//! [`Receiver::respond_with`]) and keeps method, path, headers and body of
+//! everything it got, in arrival order.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// One request as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// Headers in arrival order, names lower-case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+type Responder = Arc<dyn Fn(&Received) -> u16 + Send + Sync>;
+
+#[derive(Clone)]
+struct Shared {
+    log: Arc<Mutex<Vec<Received>>>,
+    notify: Arc<Notify>,
+    respond: Arc<Mutex<Option<Responder>>>,
+}
+
+/// A running receiver. Dropping it does not stop the server task; it ends
+/// with the runtime.
+pub struct Receiver {
+    addr: SocketAddr,
+    shared: Shared,
+}
+
+impl Receiver {
+    /// Starts listening on 127.0.0.1 with an OS-chosen port.
+    pub async fn start() -> std::io::Result<Receiver> {
+        Receiver::bind("127.0.0.1:0".parse().expect("valid address")).await
+    }
+
+    /// Starts listening on `addr`.
+    pub async fn bind(addr: SocketAddr) -> std::io::Result<Receiver> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Shared { log: Default::default(), notify: Default::default(), respond: Default::default() };
+        let state = shared.clone();
+        let app = Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let state = state.clone();
+            async move {
+                let received = Received {
+                    method: method.to_string(),
+                    path: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+                    headers: headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
+                    body: body.to_vec(),
+                };
+                let responder = state.respond.lock().expect("receiver lock").clone();
+                let status = responder.map(|f| f(&received)).unwrap_or(200);
+                if (200..300).contains(&status) {
+                    state.log.lock().expect("receiver lock").push(received);
+                    state.notify.notify_waiters();
+                }
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        });
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Receiver { addr, shared })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Chooses the status for each request; only 2xx requests are recorded.
+    pub fn respond_with(&self, f: impl Fn(&Received) -> u16 + Send + Sync + 'static) {
+        *self.shared.respond.lock().expect("receiver lock") = Some(Arc::new(f));
+    }
+
+    /// Everything accepted so far, in arrival order.
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.log.lock().expect("receiver lock").clone()
+    }
+
+    /// Waits until at least `n` requests were accepted or `timeout` passes;
+    /// returns how many there are.
+    pub async fn wait_for(&self, n: usize, timeout: std::time::Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.notify.notified();
+            let count = self.shared.log.lock().expect("receiver lock").len();
+            if count >= n || tokio::time::Instant::now() >= deadline {
+                return count;
+            }
+            let _ = tokio::time::timeout_at(deadline, notified).await;
+        }
+    }
+}

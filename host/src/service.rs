@@ -1,0 +1,169 @@
+//! A whole config, running: runtime, pipeline, delivery, sources, workers.
+//!
+//! [`Service::start`] loads every generator and opens the outbox (which
+//! resumes whatever was pending). [`Service::run`] feeds the configured
+//! sources through the [`Dispatcher`] until the finite ones (replay) are
+//! exhausted and the long-running ones (relay, buildbot) are told to stop,
+//! then waits for delivery to settle.
+
+use crate::config::{Config, ConfigError};
+use crate::dispatch::{DispatchStats, Dispatcher};
+use crate::pipeline::{Pipeline, PipelineError};
+use crate::runtime::{Runtime, RuntimeOptions};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmpush_delivery::{Delivery, DeliveryError, Stats, TargetConfig};
+use wasmpush_sources::{SourceEvent, replay};
+
+/// Why the service could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Load(#[from] crate::runtime::LoadError),
+    #[error("cannot create the outbox folder {path}: {source}")]
+    OutboxDir { path: PathBuf, source: std::io::Error },
+    #[error("outbox {path}: {source}")]
+    Delivery { path: PathBuf, source: DeliveryError },
+    #[error(transparent)]
+    Replay(#[from] replay::ReplayError),
+}
+
+/// A configured source.
+#[derive(Debug, Clone)]
+pub enum SourceSpec {
+    /// Recorded events from a file or folder.
+    Replay { path: PathBuf },
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Summary {
+    pub events: u64,
+    pub reports: u64,
+    pub generator_failures: u64,
+    pub refused: u64,
+    pub enqueue_failures: u64,
+    pub delivery: Stats,
+}
+
+/// Everything a config describes, loaded and ready.
+pub struct Service {
+    pub runtime: Arc<Runtime>,
+    pub pipeline: Arc<Pipeline>,
+    pub delivery: Arc<Delivery>,
+    pub sources: Vec<SourceSpec>,
+    workers: usize,
+}
+
+/// The push options of every reporter, each checked by the delivery crate.
+pub fn targets(config: &Config) -> Result<Vec<(String, TargetConfig)>, ConfigError> {
+    config
+        .reporters
+        .iter()
+        .map(|r| {
+            let field = format!("reporter {:?}", r.name);
+            let target: TargetConfig = toml::Value::Table(r.push.clone())
+                .try_into()
+                .map_err(|e: toml::de::Error| config.invalid(&field, e.message().to_string()))?;
+            target.validate().map_err(|e| config.invalid(&format!("{field} {}", e.field), e.message.clone()))?;
+            Ok((r.name.clone(), target))
+        })
+        .collect()
+}
+
+/// The `[[source]]` tables, checked.
+pub fn sources(config: &Config) -> Result<Vec<SourceSpec>, ConfigError> {
+    config
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, table)| {
+            let field = format!("source[{i}]");
+            let kind = table.get("type").and_then(|t| t.as_str()).ok_or_else(|| config.invalid(&field, "missing `type`".into()))?;
+            match kind {
+                "replay" => {
+                    let path = table.get("path").and_then(|p| p.as_str()).ok_or_else(|| config.invalid(&field, "replay needs `path`".into()))?;
+                    if let Some(extra) = table.keys().find(|k| !matches!(k.as_str(), "type" | "path")) {
+                        return Err(config.invalid(&field, format!("unknown key `{extra}` for a replay source")));
+                    }
+                    Ok(SourceSpec::Replay { path: config.resolve(path.as_ref()) })
+                }
+                other => Err(config.invalid(&field, format!("unknown source type {other:?} (expected replay)"))),
+            }
+        })
+        .collect()
+}
+
+impl Service {
+    /// Loads the generators and opens the outbox. Must run inside Tokio.
+    pub async fn start(config: &Config) -> Result<Service, ServiceError> {
+        let targets = targets(config)?;
+        let sources = sources(config)?;
+        let runtime = Arc::new(Runtime::new(&RuntimeOptions {
+            cache_dir: config.cache_dir(),
+            pooling: config.runtime.pooling,
+            max_memory: config.runtime.max_memory,
+        })?);
+        let pipeline = Arc::new(Pipeline::build(config, &runtime)?);
+        let outbox = config.outbox_path();
+        if let Some(dir) = outbox.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| ServiceError::OutboxDir { path: dir.to_path_buf(), source })?;
+        }
+        let delivery =
+            Delivery::open(&outbox, targets).await.map_err(|source| ServiceError::Delivery { path: outbox.clone(), source })?;
+        Ok(Service { runtime, pipeline, delivery: Arc::new(delivery), sources, workers: config.runtime.workers })
+    }
+
+    /// Runs every source to its end (or until `stop` resolves), then waits up
+    /// to `settle` for pending deliveries that are due.
+    pub async fn run(&self, stop: impl Future<Output = ()>, settle: Duration) -> Result<Summary, ServiceError> {
+        let dispatcher = Dispatcher::start(self.pipeline.clone(), self.delivery.clone(), self.workers);
+        let stats = dispatcher.stats();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<SourceEvent>(1024);
+        let mut feeders = Vec::new();
+        for source in &self.sources {
+            match source {
+                SourceSpec::Replay { path } => {
+                    let events = replay::read_events(path)?;
+                    tracing::info!(path = %path.display(), events = events.len(), "replaying recorded events");
+                    let tx = tx.clone();
+                    feeders.push(tokio::spawn(async move {
+                        for e in events {
+                            if tx.send(e).await.is_err() {
+                                break;
+                            }
+                        }
+                    }));
+                }
+            }
+        }
+        drop(tx);
+        // Route events to the workers from a plain thread: submit() blocks
+        // when a worker is busy, which must not stall the async runtime.
+        let router = std::thread::spawn(move || {
+            while let Some(event) = rx.blocking_recv() {
+                dispatcher.submit(event);
+            }
+            dispatcher.finish()
+        });
+        let all_fed = async {
+            for f in feeders {
+                let _ = f.await;
+            }
+        };
+        tokio::select! {
+            _ = all_fed => {}
+            _ = stop => tracing::info!("stopping: no more events are taken"),
+        }
+        let stats = tokio::task::spawn_blocking(move || router.join().map_err(|_| ()).unwrap_or(stats)).await.unwrap_or_else(|_| Arc::new(DispatchStats::default()));
+        self.delivery.wait_idle(settle).await;
+        let (events, reports, generator_failures, refused, enqueue_failures) = stats.snapshot();
+        Ok(Summary { events, reports, generator_failures, refused, enqueue_failures, delivery: self.delivery.stats() })
+    }
+}

@@ -1,0 +1,56 @@
+"""{{name}}: a wasmpush report generator in Python (componentize-py).
+
+Build: `WASMPUSH_WIT=/path/to/wasmpush/wit bash build.sh [OUT_DIR]` ->
+OUT_DIR/{{name}}.wasm. Try it:
+`wasmpush render --generator {{name}}.wasm --event build-finished --payload build.json`.
+
+The contract is world `generator` of package wasmpush:plugin (wit/wasmpush.wit):
+`describe()` says which events the generator wants; `generate(event)` turns
+one event into a report (or `None`: nothing to send). `event.payload` is the
+Buildbot build as JSON text; `event.settings` the (key, value) pairs from the
+host config. Raise `Err(GenerateError(...))` to report a problem; any other
+exception makes the call fail (trap).
+"""
+
+import json
+from typing import Optional
+
+import wit_world
+from componentize_py_types import Err
+from wit_world.imports import host, types
+
+# Buildbot result codes.
+RESULTS = ["success", "warnings", "failure", "skipped", "exception", "retry", "cancelled"]
+
+
+class WitWorld(wit_world.WitWorld):
+    def describe(self) -> types.Info:
+        return types.Info(
+            name="{{name}}",
+            version="0.1.0",
+            description="{{name}} (Python)",
+            events=[types.EventKind.BUILD_FINISHED],
+            needs=types.Needs(
+                properties=False,
+                steps=False,
+                logs=False,
+                log_contents=types.LogContents_None_(),
+                previous_build=False,
+            ),
+        )
+
+    def generate(self, event: types.Event) -> Optional[types.Report]:
+        settings = dict(event.settings)
+        try:
+            build = json.loads(event.payload)
+        except ValueError as err:
+            raise Err(types.GenerateError(message=f"{{name}}: payload is not JSON: {err}"))
+        builder = (build.get("builder") or {}).get("name", "?")
+        results = build.get("results")
+        outcome = RESULTS[results] if isinstance(results, int) and 0 <= results < len(RESULTS) else "unknown"
+        text = f"{builder} #{build.get('number')} {outcome}"
+        if settings.get("prefix"):
+            text = settings["prefix"] + " " + text
+        host.log(types.Level.DEBUG, f"{{name}}: {text}")
+        body = json.dumps({"text": text}, separators=(",", ":")).encode("utf-8")
+        return types.Report(body=body, content_type="application/json", headers=[], path=None)

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs every toolchain it needs
+# (wasm32-wasip2, and the guest toolchains through each example's build.sh),
+# builds every example generator from source, then runs all tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+bash scripts/build-generators.sh
+echo "generators built in $(( $(date +%s) - start ))s" >&2
+cargo test --no-fail-fast
+echo "tests finished in $(( $(date +%s) - start ))s" >&2

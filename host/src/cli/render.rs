@@ -64,6 +64,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("note: generator {} produced no report for this event", generator.name());
         return Ok(ExitCode::SUCCESS);
     };
+    // The same request policy the host applies before anything is sent.
+    wasmpush_delivery::check_report(generator.name(), &report.content_type, &report.headers, report.path.as_deref())?;
     eprintln!("content-type: {}", report.content_type);
     if let Some(p) = &report.path {
         eprintln!("path: {p}");

@@ -68,13 +68,31 @@ pub fn targets(config: &Config) -> Result<Vec<(String, TargetConfig)>, ConfigErr
         .iter()
         .map(|r| {
             let field = format!("reporter {:?}", r.name);
-            let target: TargetConfig = toml::Value::Table(r.push.clone())
+            let mut push = r.push.clone();
+            resolve_files(&mut push, config, true);
+            let target: TargetConfig = toml::Value::Table(push)
                 .try_into()
                 .map_err(|e: toml::de::Error| config.invalid(&field, e.message().to_string()))?;
             target.validate().map_err(|e| config.invalid(&format!("{field} {}", e.field), e.message.clone()))?;
             Ok((r.name.clone(), target))
         })
         .collect()
+}
+
+/// Makes the file paths among push options (`ca_file`, `cert`, `key`,
+/// `*_file`, also inside `auth` and `headers`) relative to the config's folder.
+fn resolve_files(table: &mut toml::Table, config: &Config, top: bool) {
+    for (key, value) in table.iter_mut() {
+        match value {
+            toml::Value::String(s) if (top && matches!(key.as_str(), "cert" | "key")) || key.ends_with("_file") => {
+                *s = config.resolve(s.as_ref()).to_string_lossy().into_owned();
+            }
+            toml::Value::Table(inner) if matches!(key.as_str(), "auth" | "headers") || inner.keys().any(|k| k.ends_with("_file")) => {
+                resolve_files(inner, config, false)
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The `[[source]]` tables, checked.
@@ -120,8 +138,9 @@ impl Service {
         Ok(Service { runtime, pipeline, delivery: Arc::new(delivery), sources, workers: config.runtime.workers })
     }
 
-    /// Runs every source to its end (or until `stop` resolves), then waits up
-    /// to `settle` for pending deliveries that are due.
+    /// Runs every source to its end (or until `stop` resolves), then keeps
+    /// delivering for up to `settle` until nothing is pending. What is still
+    /// pending then stays in the outbox for the next start.
     pub async fn run(&self, stop: impl Future<Output = ()>, settle: Duration) -> Result<Summary, ServiceError> {
         let dispatcher = Dispatcher::start(self.pipeline.clone(), self.delivery.clone(), self.workers);
         let stats = dispatcher.stats();
@@ -162,7 +181,13 @@ impl Service {
             _ = stop => tracing::info!("stopping: no more events are taken"),
         }
         let stats = tokio::task::spawn_blocking(move || router.join().map_err(|_| ()).unwrap_or(stats)).await.unwrap_or_else(|_| Arc::new(DispatchStats::default()));
-        self.delivery.wait_idle(settle).await;
+        // Deliver what is pending (including reports reloaded from the
+        // outbox) until nothing is left or `settle` runs out.
+        let deadline = tokio::time::Instant::now() + settle;
+        while self.delivery.stats().pending > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.delivery.wait_idle(deadline.saturating_duration_since(tokio::time::Instant::now())).await;
         let (events, reports, generator_failures, refused, enqueue_failures) = stats.snapshot();
         Ok(Summary { events, reports, generator_failures, refused, enqueue_failures, delivery: self.delivery.stats() })
     }

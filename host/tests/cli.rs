@@ -104,7 +104,7 @@ fn check_lists_generators_and_rejects_bad_configs() {
     assert!(stdout.contains("generator buildbot-json 0.1.0"), "{stdout}");
     assert!(stdout.contains("events build-new, build-finished, buildset-complete"), "{stdout}");
 
-    std::fs::write(&cfg, format!("[[reporter]]\nname = \"s\"\n[[reporter.generator]]\nwasm = {:?}\nbuilders = [\"a\"]\ntags = [\"b\"]\n", json.to_str().unwrap())).unwrap();
+    std::fs::write(&cfg, format!("[[reporter]]\nname = \"s\"\nserver_url = \"http://127.0.0.1:1\"\n[[reporter.generator]]\nwasm = {:?}\nbuilders = [\"a\"]\ntags = [\"b\"]\n", json.to_str().unwrap())).unwrap();
     let out = wasmpush(&["check", cfg.to_str().unwrap()], dir.path());
     assert!(!out.status.success());
     assert_eq!(
@@ -116,4 +116,82 @@ fn check_lists_generators_and_rejects_bad_configs() {
     let out = wasmpush(&["check", cfg.to_str().unwrap()], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with(&format!("error: config {}: ", cfg.display())) && stderr.contains("name"), "{stderr}");
+}
+
+#[test]
+fn outbox_list_retry_and_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    // The target refuses everything with 422: not retryable, so dead at once.
+    receiver.respond_with(|_| 422);
+    let (payload, _) = payload_file(dir.path(), "082.json");
+    let events = dir.path().join("events.json");
+    std::fs::copy(&payload, &events).unwrap();
+    let json = common::generator("buildbot-json");
+    let write = |with_source: bool| {
+        let source = if with_source { format!("[[source]]\ntype = \"replay\"\npath = {:?}\n", events.to_str().unwrap()) } else { String::new() };
+        let cfg = dir.path().join("wasmpush.toml");
+        std::fs::write(
+            &cfg,
+            format!("{source}[[reporter]]\nname = \"t\"\nserver_url = \"{}/hook\"\n[[reporter.generator]]\nwasm = {:?}\n", receiver.url(), json.to_str().unwrap()),
+        )
+        .unwrap();
+        cfg
+    };
+    let cfg = write(true);
+    let cfg_s = cfg.to_str().unwrap();
+    let out = wasmpush(&["run", cfg_s, "--settle", "5s"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dead 1"), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let out = wasmpush(&["outbox", "list", "--config", cfg_s], dir.path());
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success());
+    assert_eq!(listing.lines().count(), 1, "{listing}");
+    assert!(listing.contains(" dead msg_") && listing.contains("target=t") && listing.contains("generator=buildbot-json") && listing.contains("422"), "{listing}");
+    let id = listing.split_whitespace().nth(2).unwrap().to_string();
+
+    // Retry it with the target fixed, no source: it is delivered.
+    receiver.respond_with(|_| 200);
+    let out = wasmpush(&["outbox", "retry", "--config", cfg_s], dir.path());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1 report(s) will be retried at the next start");
+    let cfg = write(false);
+    let out = wasmpush(&["run", cfg.to_str().unwrap(), "--settle", "10s"], dir.path());
+    assert!(out.status.success());
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].header("webhook-id"), Some(id.as_str()));
+    let out = wasmpush(&["outbox", "list", "--config", cfg.to_str().unwrap()], dir.path());
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // Dead again, then dropped.
+    receiver.respond_with(|_| 400);
+    let cfg = write(true);
+    wasmpush(&["run", cfg.to_str().unwrap(), "--settle", "5s"], dir.path());
+    let out = wasmpush(&["outbox", "drop", "--dead", "--config", cfg.to_str().unwrap()], dir.path());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1 report(s) dropped");
+    let out = wasmpush(&["outbox", "drop", "--config", cfg.to_str().unwrap()], dir.path());
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "error: say which reports to drop: an id, or --dead");
+}
+
+#[test]
+fn check_warns_about_literal_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("wasmpush.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[reporter]]\nname = \"s\"\nserver_url = \"https://x.invalid/\"\nauth = {{ type = \"bearer\", token = \"hunter2-literal\" }}\n[[reporter.generator]]\nwasm = {:?}\n",
+            common::generator("buildbot-json").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = wasmpush(&["check", cfg.to_str().unwrap()], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("reporter s -> https://x.invalid/") || stdout.contains("reporter s -> https://x.invalid"), "{stdout}");
+    assert!(stdout.contains("warning:") && stdout.contains("auth"), "{stdout}");
+    assert!(!stdout.contains("hunter2-literal"), "the secret itself is never printed: {stdout}");
 }

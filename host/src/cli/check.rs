@@ -14,14 +14,19 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config)?;
+    let targets = wasmpush::service::targets(&config)?;
+    wasmpush::service::sources(&config)?;
     let runtime = Runtime::new(&RuntimeOptions {
         cache_dir: config.cache_dir(),
         pooling: config.runtime.pooling,
         max_memory: config.runtime.max_memory,
     })?;
     let pipeline = Pipeline::build(&config, &runtime)?;
-    for reporter in &pipeline.reporters {
-        println!("reporter {}", reporter.name);
+    for (reporter, (_, target)) in pipeline.reporters.iter().zip(&targets) {
+        println!("reporter {} -> {}", reporter.name, target.server_url);
+        for w in target.warnings() {
+            println!("  warning: {w}");
+        }
         for slot in &reporter.slots {
             let g = &slot.generator;
             let info = g.info();

@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod outbox;
 mod render;
 mod run;
 
@@ -27,13 +28,15 @@ enum Command {
     /// Replay recorded Buildbot events through the example generators to a
     /// local receiver and show what arrived (no external service needed).
     Demo(demo::Args),
+    /// See and act on reports waiting in the outbox (service stopped).
+    Outbox(outbox::Args),
 }
 
 impl Cli {
     /// Quiet commands whose stdout is data; chatty long-running ones.
     pub fn default_log_level(&self) -> &'static str {
         match self.command {
-            Command::Render(_) | Command::Check(_) | Command::Demo(_) => "warn",
+            Command::Render(_) | Command::Check(_) | Command::Demo(_) | Command::Outbox(_) => "warn",
             Command::Run(_) => "info",
         }
     }
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(a) => check::run(a),
         Command::Run(a) => run::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Outbox(a) => outbox::run(a),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod new;
 mod outbox;
 mod render;
 mod run;
@@ -30,13 +31,15 @@ enum Command {
     Demo(demo::Args),
     /// See and act on reports waiting in the outbox (service stopped).
     Outbox(outbox::Args),
+    /// Create a generator project (rust, python, js or c) that builds and renders.
+    New(new::Args),
 }
 
 impl Cli {
     /// Quiet commands whose stdout is data; chatty long-running ones.
     pub fn default_log_level(&self) -> &'static str {
         match self.command {
-            Command::Render(_) | Command::Check(_) | Command::Demo(_) | Command::Outbox(_) => "warn",
+            Command::Render(_) | Command::Check(_) | Command::Demo(_) | Command::Outbox(_) | Command::New(_) => "warn",
             Command::Run(_) => "info",
         }
     }
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(a) => run::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Outbox(a) => outbox::run(a),
+        Command::New(a) => new::run(a),
     }
 }
 

@@ -113,6 +113,9 @@ pub struct GeneratorConfig {
     pub name: Option<String>,
     /// Path to the `.wasm` component.
     pub wasm: PathBuf,
+    /// Pinned sha256 (hex) of the `.wasm`: any other content is refused
+    /// before it is compiled.
+    pub sha256: Option<String>,
     #[serde(flatten)]
     pub filter: FilterSpec,
     /// Key/values handed to the generator (strings, numbers and booleans).

@@ -4,12 +4,16 @@
 //! Generation is CPU-bound and synchronous (wasmtime's sync API), so it runs
 //! on plain threads. An event goes to the worker chosen by its ordering key,
 //! so two events of one build request are generated and enqueued in arrival
-//! order, while other builds proceed on other workers. A report is checked
+//! order, while other builds proceed on other workers. Each event takes a
+//! snapshot of the current pipeline when its generation starts, so a hot
+//! reload never changes generators under an event already in progress
+//! (events in flight drain on the old version). A report is checked
 //! against the request policy (no credential headers, no CR/LF, no path
 //! escape) before it is enqueued; a refused report is logged with the
 //! generator and the rule, and never sent.
 
 use crate::pipeline::Pipeline;
+use arc_swap::ArcSwap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,7 +49,7 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Starts `workers` threads (at least one).
-    pub fn start(pipeline: Arc<Pipeline>, delivery: Arc<Delivery>, workers: usize) -> Dispatcher {
+    pub fn start(pipeline: Arc<ArcSwap<Pipeline>>, delivery: Arc<Delivery>, workers: usize) -> Dispatcher {
         let stats = Arc::new(DispatchStats::default());
         let mut senders = Vec::new();
         let mut handles = Vec::new();
@@ -56,7 +60,7 @@ impl Dispatcher {
                 .name(format!("wasmpush-gen-{i}"))
                 .spawn(move || {
                     for event in rx {
-                        handle_event(&pipeline, &delivery, &stats, &event);
+                        handle_event(&pipeline.load_full(), &delivery, &stats, &event);
                     }
                 })
                 .expect("spawning a worker thread");

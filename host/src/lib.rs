@@ -5,7 +5,8 @@
 //! [`runtime`] runs the Wasm generator in a fresh sandbox → [`pipeline`]
 //! ties them together per event → [`dispatch`] runs it on worker threads and
 //! hands accepted reports to delivery ([`wasmpush_delivery`]: push + outbox).
-//! [`service`] wires a whole config together; [`receiver`] is a recording
+//! [`service`] wires a whole config together, [`reload`] swaps generators
+//! live; [`receiver`] is a recording
 //! HTTP server for the demo and tests.
 
 pub mod config;
@@ -13,5 +14,6 @@ pub mod dispatch;
 pub mod filter;
 pub mod pipeline;
 pub mod receiver;
+pub mod reload;
 pub mod runtime;
 pub mod service;

@@ -10,7 +10,7 @@
 
 use crate::config::{Config, ConfigError, settings_pairs};
 use crate::filter::Filter;
-use crate::runtime::{GenerateError, Generator, Report, Runtime};
+use crate::runtime::{GenerateError, Generator, LoadError, Report, Runtime};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use wasmpush_sources::SourceEvent;
@@ -67,7 +67,15 @@ impl Pipeline {
                 let filter = Filter::new(&g.filter).map_err(|e| config.invalid(&field, e.to_string()))?;
                 let settings = settings_pairs(&g.settings).map_err(|e| config.invalid(&field, e))?;
                 let limits = config.limits_for(ri, gi)?;
-                let generator = runtime.load(&config.resolve(&g.wasm), g.name.as_deref(), limits)?;
+                let path = config.resolve(&g.wasm);
+                let wasm = std::fs::read(&path).map_err(|source| LoadError::Read { path: path.clone(), source })?;
+                if let Some(expected) = &g.sha256 {
+                    let actual = hex::encode(Sha256::digest(&wasm));
+                    if !actual.eq_ignore_ascii_case(expected.trim()) {
+                        return Err(PipelineError::Pin { path, expected: expected.clone(), actual });
+                    }
+                }
+                let generator = runtime.load_bytes(&wasm, &path, g.name.as_deref(), limits)?;
                 let wanted: Vec<_> = filter.events().into_iter().filter(|k| generator.wants(*k)).collect();
                 if wanted.is_empty() {
                     return Err(config
@@ -140,5 +148,7 @@ pub enum PipelineError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
-    Load(#[from] crate::runtime::LoadError),
+    Load(#[from] LoadError),
+    #[error("generator {path}: sha256 mismatch: the config pins {expected}, the file is {actual}")]
+    Pin { path: std::path::PathBuf, expected: String, actual: String },
 }

@@ -10,6 +10,7 @@ use crate::config::{Config, ConfigError};
 use crate::dispatch::{DispatchStats, Dispatcher};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::runtime::{Runtime, RuntimeOptions};
+use arc_swap::ArcSwap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,7 +56,10 @@ pub struct Summary {
 /// Everything a config describes, loaded and ready.
 pub struct Service {
     pub runtime: Arc<Runtime>,
-    pub pipeline: Arc<Pipeline>,
+    /// The current generators; [`Service::reload`] swaps it atomically.
+    pub pipeline: Arc<ArcSwap<Pipeline>>,
+    /// Reporter names and push options: a reload may not change them.
+    push: Vec<(String, toml::Table)>,
     pub delivery: Arc<Delivery>,
     pub sources: Vec<SourceSpec>,
     workers: usize,
@@ -128,14 +132,33 @@ impl Service {
             pooling: config.runtime.pooling,
             max_memory: config.runtime.max_memory,
         })?);
-        let pipeline = Arc::new(Pipeline::build(config, &runtime)?);
+        let pipeline = Arc::new(ArcSwap::from_pointee(Pipeline::build(config, &runtime)?));
         let outbox = config.outbox_path();
         if let Some(dir) = outbox.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| ServiceError::OutboxDir { path: dir.to_path_buf(), source })?;
         }
         let delivery =
             Delivery::open(&outbox, targets).await.map_err(|source| ServiceError::Delivery { path: outbox.clone(), source })?;
-        Ok(Service { runtime, pipeline, delivery: Arc::new(delivery), sources, workers: config.runtime.workers })
+        let push = config.reporters.iter().map(|r| (r.name.clone(), r.push.clone())).collect();
+        Ok(Service { runtime, pipeline, push, delivery: Arc::new(delivery), sources, workers: config.runtime.workers })
+    }
+
+    /// Loads the generators of `config` in the background of running events
+    /// and, only if every one loads, switches to them atomically. Events
+    /// already being generated finish on the old version; the next event
+    /// uses the new one. On any error the old generators stay live and the
+    /// error says why. Reporters and their push options cannot change
+    /// without a restart (the outbox keeps reports per reporter).
+    pub fn reload(&self, config: &Config) -> Result<(), ServiceError> {
+        let push: Vec<(String, toml::Table)> = config.reporters.iter().map(|r| (r.name.clone(), r.push.clone())).collect();
+        if push != self.push {
+            return Err(config.invalid("reporter", "reporters or their push options changed: restart wasmpush to apply that".into()).into());
+        }
+        let next = Pipeline::build(config, &self.runtime)?;
+        let names: Vec<String> = next.reporters.iter().flat_map(|r| r.slots.iter().map(|s| format!("{}@{}", s.generator.name(), &s.generator.sha256()[..12]))).collect();
+        self.pipeline.store(Arc::new(next));
+        tracing::info!(generators = %names.join(", "), "reloaded generators");
+        Ok(())
     }
 
     /// Runs every source to its end (or until `stop` resolves), then keeps

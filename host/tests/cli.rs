@@ -195,3 +195,36 @@ fn check_warns_about_literal_secrets() {
     assert!(stdout.contains("warning:") && stdout.contains("auth"), "{stdout}");
     assert!(!stdout.contains("hunter2-literal"), "the secret itself is never printed: {stdout}");
 }
+
+#[test]
+fn pinned_digest_mismatch_is_refused_before_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = common::generator("buildbot-json");
+    let actual = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(&json).unwrap()))
+    };
+    let cfg = dir.path().join("wasmpush.toml");
+    let write = |pin: &str| {
+        std::fs::write(
+            &cfg,
+            format!("[[reporter]]\nname = \"s\"\nserver_url = \"http://127.0.0.1:1\"\n[[reporter.generator]]\nwasm = {:?}\nsha256 = \"{pin}\"\n", json.to_str().unwrap()),
+        )
+        .unwrap()
+    };
+    write(&actual);
+    let out = wasmpush(&["check", cfg.to_str().unwrap()], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("sha256 {actual}")));
+    let wrong = "0".repeat(64);
+    write(&wrong);
+    let fresh = dir.path().join("fresh");
+    let out = wasmpush(&["check", cfg.to_str().unwrap()], &fresh);
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!("error: generator {}: sha256 mismatch: the config pins {wrong}, the file is {actual}", json.display())
+    );
+    // Refused before compiling: nothing was written to the compiled-component cache.
+    assert!(!fresh.join("wasmpush").exists() || std::fs::read_dir(fresh.join("wasmpush")).unwrap().next().is_none());
+}

@@ -45,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let config = Config::parse(&text, std::path::Path::new("<embedded demo config>"), work.path())?;
         let service = Service::start(&config).await?;
         println!("wasmpush demo: recorded Buildbot 4.3.0 events -> Wasm generators -> receiver at {}", receiver.url());
-        for r in &service.pipeline.reporters {
+        for r in &service.pipeline.load().reporters {
             let names: Vec<&str> = r.slots.iter().map(|s| s.generator.name()).collect();
             println!("  reporter {:<17} generators: {}", r.name, names.join(", "));
         }

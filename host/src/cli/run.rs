@@ -13,6 +13,10 @@ pub struct Args {
     /// After the sources end, how long to keep delivering what is due.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     settle: Duration,
+    /// How often to check the config and generators for changes (hot
+    /// reload; SIGHUP reloads at once).
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    watch_interval: Duration,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -20,7 +24,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         let service = Service::start(&config).await?;
-        let summary = service.run(shutdown_signal(), args.settle).await?;
+        let summary = tokio::select! {
+            summary = service.run(shutdown_signal(), args.settle) => summary?,
+            never = wasmpush::reload::watch(&service, &args.config, config.clone(), args.watch_interval) => match never {},
+        };
         let d = summary.delivery;
         tracing::info!(
             events = summary.events,

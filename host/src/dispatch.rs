@@ -59,8 +59,17 @@ impl Dispatcher {
             let handle = std::thread::Builder::new()
                 .name(format!("wasmpush-gen-{i}"))
                 .spawn(move || {
-                    for event in rx {
-                        handle_event(&pipeline.load_full(), &delivery, &stats, &event);
+                    // Take whatever is already queued (up to BATCH events),
+                    // generate, and store the reports in one durable commit.
+                    // No event waits for a batch to fill.
+                    while let Ok(first) = rx.recv() {
+                        let mut batch = Vec::new();
+                        handle_event(&pipeline.load_full(), &stats, &first, &mut batch);
+                        for _ in 1..BATCH {
+                            let Ok(event) = rx.try_recv() else { break };
+                            handle_event(&pipeline.load_full(), &stats, &event, &mut batch);
+                        }
+                        store(&delivery, &stats, batch);
                     }
                 })
                 .expect("spawning a worker thread");
@@ -95,7 +104,27 @@ impl Dispatcher {
     }
 }
 
-fn handle_event(pipeline: &Pipeline, delivery: &Delivery, stats: &DispatchStats, event: &SourceEvent) {
+/// Most events a worker generates before storing their reports together.
+const BATCH: usize = 256;
+
+fn store(delivery: &Delivery, stats: &DispatchStats, batch: Vec<(String, Outgoing)>) {
+    if batch.is_empty() {
+        return;
+    }
+    let n = batch.len() as u64;
+    let (events, items): (Vec<String>, Vec<Outgoing>) = batch.into_iter().unzip();
+    match delivery.enqueue_batch(items) {
+        Ok(_) => {
+            stats.reports.fetch_add(n, Ordering::Relaxed);
+        }
+        Err(e) => {
+            tracing::error!(events = %events.join(","), "could not store {n} report(s) in the outbox: {e}");
+            stats.enqueue_failures.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+}
+
+fn handle_event(pipeline: &Pipeline, stats: &DispatchStats, event: &SourceEvent, batch: &mut Vec<(String, Outgoing)>) {
     stats.events.fetch_add(1, Ordering::Relaxed);
     let outcome = pipeline.handle(event);
     stats.generator_failures.fetch_add(outcome.failures.len() as u64, Ordering::Relaxed);
@@ -116,14 +145,6 @@ fn handle_event(pipeline: &Pipeline, delivery: &Delivery, stats: &DispatchStats,
             headers: p.report.headers,
             path: p.report.path,
         };
-        match delivery.enqueue(outgoing) {
-            Ok(()) => {
-                stats.reports.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => {
-                tracing::error!(reporter = %p.reporter, event = %event.event_id(), "could not store the report in the outbox: {e}");
-                stats.enqueue_failures.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        batch.push((event.event_id(), outgoing));
     }
 }

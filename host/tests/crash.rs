@@ -1,5 +1,5 @@
 //! Crash test: `wasmpush run` is killed with SIGKILL in the middle of a burst
-//! of 2,000 reports to a target that is down. Restarted with the target up,
+//! of 5,000 reports to a target that is down. Restarted with the target up,
 //! every report arrives; none is lost, and a duplicate (a report delivered
 //! but not yet removed when the process died) carries the same webhook-id.
 
@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use wasmpush::receiver::Receiver;
 
-const N: usize = 2000;
+const N: usize = 5000;
 
 fn events(path: &std::path::Path) {
     let capture: serde_json::Value =
@@ -22,7 +22,7 @@ fn events(path: &std::path::Path) {
         let mut b = base.clone();
         // 500 build requests with a new and a finished event each... of 4 builds.
         b["buildid"] = (1000 + i).into();
-        b["buildrequestid"] = (i % 500).into();
+        b["buildrequestid"] = (i % 1000).into();
         out.push_str(&serde_json::json!({"kind": if i % 2 == 0 { "build-new" } else { "build-finished" }, "payload": b}).to_string());
         out.push('\n');
     }
@@ -73,7 +73,7 @@ fn sigkill_mid_burst_loses_no_report() {
         }
         assert!(start.elapsed() < Duration::from_secs(60), "the run never started replaying");
     }
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 

@@ -175,6 +175,11 @@ impl Filter {
             && self.modes.iter().any(|m| matches!(m, Mode::Change | Mode::Problem))
     }
 
+    /// Whether the filters read build properties (`schedulers`, `branches`).
+    pub fn needs_properties(&self) -> bool {
+        self.schedulers.is_some() || self.branches.is_some()
+    }
+
     /// The payload to hand to the generator for `event`, or `None` when
     /// Buildbot would produce no report. For `buildset`, builds that do not
     /// pass are removed from `builds`.

@@ -14,12 +14,16 @@ use crate::runtime::{GenerateError, Generator, LoadError, Report, Runtime};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use wasmpush_sources::SourceEvent;
+use wasmpush_sources::buildbot::{Needs, payload_for};
 
 /// A generator as configured under a reporter.
 pub struct Slot {
     pub generator: Arc<Generator>,
     pub filter: Filter,
     pub settings: Vec<(String, String)>,
+    /// What the generator sees of a payload: its declared needs, for the
+    /// events its filter lets through.
+    pub needs: Needs,
 }
 
 /// A reporter: its name and its generators in order.
@@ -82,32 +86,47 @@ impl Pipeline {
                         .invalid(&field, format!("generator {:?} handles none of the events its kind reports ({:?})", generator.name(), filter.events()))
                         .into());
                 }
-                slots.push(Slot { generator: Arc::new(generator), filter, settings });
+                let mut needs = generator.info().needs.clone();
+                needs.kinds = wanted.iter().copied().collect();
+                slots.push(Slot { generator: Arc::new(generator), filter, settings, needs });
             }
             reporters.push(Reporter { name: r.name.clone(), slots });
         }
         Ok(Pipeline { reporters })
     }
 
+    /// What a source must fetch so every generator (and every filter) gets
+    /// what it needs: the union of the slots' needs, plus `prev_build` for
+    /// `change`/`problem` modes and properties for property filters.
+    pub fn needs(&self) -> Needs {
+        let mut all = Needs::nothing();
+        for slot in self.reporters.iter().flat_map(|r| &r.slots) {
+            all = all.union(&slot.needs);
+            all.previous_build |= slot.filter.needs_previous_build();
+            all.properties |= slot.filter.needs_properties();
+        }
+        all
+    }
+
     /// Runs `event` through every reporter (see the module docs).
     pub fn handle(&self, event: &SourceEvent) -> Outcome {
         let mut outcome = Outcome::default();
-        let mut payload_text: Option<(Option<serde_json::Value>, String)> = None;
+        // Generators with the same needs see the same text: serialise once.
+        let mut texts: Vec<(&Needs, bool, String)> = Vec::new();
         for reporter in &self.reporters {
             for slot in &reporter.slots {
-                if !slot.generator.wants(event.kind) {
+                if !slot.needs.kinds.contains(&event.kind) {
                     continue;
                 }
                 let Some(payload) = slot.filter.apply(event) else { continue };
-                // Most generators see the unfiltered payload: serialise it once.
-                let same = payload == event.payload;
-                let text = match &payload_text {
-                    Some((None, t)) if same => t.clone(),
-                    _ => {
-                        let t = serde_json::to_string(&payload).unwrap_or_default();
-                        if same {
-                            payload_text = Some((None, t.clone()));
-                        }
+                let whole = payload == event.payload;
+                let text = match texts.iter().find(|(n, w, _)| whole && *w && **n == slot.needs) {
+                    Some((_, _, t)) => t.clone(),
+                    None => {
+                        // Each generator gets its own snapshot, cut to what it
+                        // asked for (Buildbot leaks keys between reporters, spec §c.3).
+                        let t = serde_json::to_string(&payload_for(&payload, &slot.needs)).unwrap_or_default();
+                        texts.push((&slot.needs, whole, t.clone()));
                         t
                     }
                 };

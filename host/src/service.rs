@@ -16,6 +16,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmpush_delivery::{Delivery, DeliveryError, Stats, TargetConfig};
+use wasmpush_sources::buildbot::BuildbotConfig;
+use wasmpush_sources::relay::RelayConfig;
 use wasmpush_sources::{SourceEvent, replay};
 
 /// Why the service could not start or run.
@@ -33,13 +35,26 @@ pub enum ServiceError {
     Delivery { path: PathBuf, source: DeliveryError },
     #[error(transparent)]
     Replay(#[from] replay::ReplayError),
+    #[error("relay source: {0}")]
+    Relay(wasmpush_sources::relay::RelayError),
 }
 
 /// A configured source.
 #[derive(Debug, Clone)]
 pub enum SourceSpec {
-    /// Recorded events from a file or folder.
+    /// Recorded events from a file or folder (`type = "replay"`, `path`).
     Replay { path: PathBuf },
+    /// An endpoint for Buildbot's own `HttpStatusPush` (`type = "relay"`).
+    Relay(RelayConfig),
+    /// A Buildbot master's websocket and REST API (`type = "buildbot"`).
+    Buildbot(BuildbotConfig),
+}
+
+impl SourceSpec {
+    /// Whether the source ends by itself (a replay) or runs until stopped.
+    pub fn is_finite(&self) -> bool {
+        matches!(self, SourceSpec::Replay { .. })
+    }
 }
 
 /// What a run did.
@@ -106,17 +121,27 @@ pub fn sources(config: &Config) -> Result<Vec<SourceSpec>, ConfigError> {
         .iter()
         .enumerate()
         .map(|(i, table)| {
-            let field = format!("source[{i}]");
-            let kind = table.get("type").and_then(|t| t.as_str()).ok_or_else(|| config.invalid(&field, "missing `type`".into()))?;
-            match kind {
+            let kind = table.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_string();
+            let field = format!("source[{i}] ({kind})");
+            let mut rest = table.clone();
+            rest.remove("type");
+            resolve_files(&mut rest, config, true);
+            if let Some(toml::Value::String(p)) = rest.get_mut("state_file") {
+                *p = config.resolve(p.as_ref()).to_string_lossy().into_owned();
+            }
+            let parse_err = |e: toml::de::Error| config.invalid(&field, e.message().to_string());
+            match kind.as_str() {
                 "replay" => {
-                    let path = table.get("path").and_then(|p| p.as_str()).ok_or_else(|| config.invalid(&field, "replay needs `path`".into()))?;
-                    if let Some(extra) = table.keys().find(|k| !matches!(k.as_str(), "type" | "path")) {
+                    let path = rest.get("path").and_then(|p| p.as_str()).ok_or_else(|| config.invalid(&field, "replay needs `path`".into()))?;
+                    if let Some(extra) = rest.keys().find(|k| k.as_str() != "path") {
                         return Err(config.invalid(&field, format!("unknown key `{extra}` for a replay source")));
                     }
                     Ok(SourceSpec::Replay { path: config.resolve(path.as_ref()) })
                 }
-                other => Err(config.invalid(&field, format!("unknown source type {other:?} (expected replay)"))),
+                "relay" => Ok(SourceSpec::Relay(toml::Value::Table(rest).try_into().map_err(parse_err)?)),
+                "buildbot" => Ok(SourceSpec::Buildbot(toml::Value::Table(rest).try_into().map_err(parse_err)?)),
+                "" => Err(config.invalid(&format!("source[{i}]"), "missing `type` (replay, relay or buildbot)".into())),
+                other => Err(config.invalid(&field, format!("unknown source type {other:?} (expected replay, relay or buildbot)"))),
             }
         })
         .collect()
@@ -169,17 +194,36 @@ impl Service {
         let stats = dispatcher.stats();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<SourceEvent>(1024);
         let mut feeders = Vec::new();
+        let mut services = Vec::new();
         for source in &self.sources {
+            let tx = tx.clone();
             match source {
                 SourceSpec::Replay { path } => {
                     let events = replay::read_events(path)?;
                     tracing::info!(path = %path.display(), events = events.len(), "replaying recorded events");
-                    let tx = tx.clone();
                     feeders.push(tokio::spawn(async move {
                         for e in events {
                             if tx.send(e).await.is_err() {
                                 break;
                             }
+                        }
+                    }));
+                }
+                SourceSpec::Relay(cfg) => {
+                    let server = wasmpush_sources::relay::RelayServer::bind(cfg).await.map_err(ServiceError::Relay)?;
+                    tracing::info!(listen = %server.local_addr(), "relay listening for Buildbot's HttpStatusPush");
+                    services.push(tokio::spawn(async move {
+                        if let Err(e) = server.serve(tx).await {
+                            tracing::error!("relay stopped: {e}");
+                        }
+                    }));
+                }
+                SourceSpec::Buildbot(cfg) => {
+                    let (cfg, needs) = (cfg.clone(), self.pipeline.load().needs());
+                    tracing::info!(url = %cfg.url, "following a Buildbot master");
+                    services.push(tokio::spawn(async move {
+                        if let Err(e) = wasmpush_sources::buildbot::run(cfg, needs, tx).await {
+                            tracing::error!("buildbot source stopped: {e}");
                         }
                     }));
                 }
@@ -194,14 +238,26 @@ impl Service {
             }
             dispatcher.finish()
         });
+        // Finite sources end by themselves; with any long-running source
+        // the service runs until `stop`.
+        let long_running = !services.is_empty();
         let all_fed = async {
             for f in feeders {
                 let _ = f.await;
+            }
+            if long_running {
+                std::future::pending::<()>().await;
             }
         };
         tokio::select! {
             _ = all_fed => {}
             _ = stop => tracing::info!("stopping: no more events are taken"),
+        }
+        for s in &services {
+            s.abort();
+        }
+        for s in services {
+            let _ = s.await;
         }
         let stats = tokio::task::spawn_blocking(move || router.join().map_err(|_| ()).unwrap_or(stats)).await.unwrap_or_else(|_| Arc::new(DispatchStats::default()));
         // Deliver what is pending (including reports reloaded from the

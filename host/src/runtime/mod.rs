@@ -33,6 +33,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmpush_sources::EventKind;
+/// Payload parts a generator needs (the WIT `needs` record; `kinds` are its events).
+pub use wasmpush_sources::buildbot::{LogContents, Needs};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
@@ -142,7 +144,7 @@ impl Runtime {
             path: path.to_path_buf(),
             sha256,
             origin,
-            info: Info::default(),
+            info: Info { name: String::new(), version: String::new(), description: String::new(), events: Vec::new(), needs: Needs::nothing() },
             limits,
             pre,
         };
@@ -168,32 +170,13 @@ impl Runtime {
 }
 
 /// What a generator says about itself (the WIT `info` record).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Info {
     pub name: String,
     pub version: String,
     pub description: String,
     pub events: Vec<EventKind>,
     pub needs: Needs,
-}
-
-/// Payload parts a generator needs (the WIT `needs` record).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Needs {
-    pub properties: bool,
-    pub steps: bool,
-    pub logs: bool,
-    pub log_contents: LogContents,
-    pub previous_build: bool,
-}
-
-/// Which log texts a generator wants.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum LogContents {
-    #[default]
-    None,
-    All,
-    Only(Vec<String>),
 }
 
 /// A report as the generator returned it, before the host's policy checks.
@@ -287,22 +270,24 @@ impl Generator {
 
     fn describe(&self) -> Result<Info, GenerateError> {
         let info = self.run(|store, g| g.call_describe(store))?;
+        let events: Vec<EventKind> = info.events.into_iter().map(event_kind_from_wit).collect();
         Ok(Info {
             name: info.name,
             version: info.version,
             description: info.description,
-            events: info.events.into_iter().map(event_kind_from_wit).collect(),
             needs: Needs {
+                kinds: events.iter().copied().collect(),
                 properties: info.needs.properties,
                 steps: info.needs.steps,
                 logs: info.needs.logs,
                 log_contents: match info.needs.log_contents {
                     wit::LogContents::None => LogContents::None,
                     wit::LogContents::All => LogContents::All,
-                    wit::LogContents::Only(v) => LogContents::Only(v),
+                    wit::LogContents::Only(v) => LogContents::Only(v.into_iter().collect()),
                 },
                 previous_build: info.needs.previous_build,
             },
+            events,
         })
     }
 

@@ -1,0 +1,364 @@
+//! `relay` source: an HTTP endpoint that accepts the POSTs of Buildbot's own
+//! `HttpStatusPush`, so an existing master can point at wasmpush without new
+//! Buildbot code.
+//!
+//! ```toml
+//! [[source]]
+//! type = "relay"
+//! listen = "127.0.0.1:8020"
+//! max_body = "4MiB"                    # or a byte count; default 8MiB
+//! auth = { type = "basic", user = "buildbot", password_env = "RELAY_PASSWORD" }
+//! # auth = { type = "shared-secret", header = "X-Relay-Token", secret_env = "RELAY_TOKEN" }
+//! # auth = { type = "none" }           # explicit: an open endpoint
+//! ```
+//!
+//! On the Buildbot side: `HttpStatusPush(serverUrl="http://wasmpush:8020/buildbot",
+//! auth=("buildbot", util.Secret("relay_password")))` (basic) or
+//! `headers={"X-Relay-Token": "..."}` (shared secret; Buildbot does not
+//! render headers, spec §a).
+//!
+//! Each POST becomes one [`SourceEvent`] sent into the host's channel; the
+//! kind is inferred from the body ([`parse::parse_body`]), or forced by the
+//! last path segment (`/buildbot/build-finished`) or the `X-Wasmpush-Event`
+//! header. The answer is `200 queued <event id>` once the event is in the
+//! channel. Anything else gets a 4xx (or 503 when the host stops taking
+//! events) with a one-line `text/plain` reason, nothing is enqueued, and the
+//! server keeps serving. Checks, in order: method (405), credential (401),
+//! Content-Type (415), size (413), JSON (400), shape (422).
+//!
+//! Driving it from a test: `RelayServer::bind(&config).await?` with
+//! `listen = "127.0.0.1:0"`, read [`RelayServer::local_addr`], then
+//! `tokio::spawn(server.serve(tx))`. The server stops when the receiving side
+//! of `tx` is dropped.
+
+pub mod parse;
+
+use crate::event::SourceEvent;
+use crate::secret::{Secret, SecretError, SecretSource};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use parse::Rejection;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// Default `max_body`: 8 MiB (a finished build with all log contents can be
+/// large; Buildbot's default body is ~2-10 KB).
+pub const DEFAULT_MAX_BODY: u64 = 8 * 1024 * 1024;
+
+/// `[[source]] type = "relay"` (deserialize the table without its `type`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    /// Address to listen on, e.g. `127.0.0.1:8020` (port 0 = any free port).
+    pub listen: SocketAddr,
+    /// Required: how a POST proves it comes from the master.
+    pub auth: RelayAuthConfig,
+    /// Largest accepted body in bytes (`4194304` or `"4MiB"`); bigger → 413.
+    #[serde(default = "default_max_body", deserialize_with = "de_size")]
+    pub max_body: u64,
+    /// How long a POST may wait for room in the host's channel before a 503,
+    /// in seconds (default 30).
+    #[serde(default = "default_enqueue_timeout")]
+    pub enqueue_timeout_secs: u64,
+}
+
+fn default_max_body() -> u64 {
+    DEFAULT_MAX_BODY
+}
+fn default_enqueue_timeout() -> u64 {
+    30
+}
+
+/// How the relay authenticates POSTs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RelayAuthConfig {
+    /// No credential required (say so explicitly).
+    None,
+    /// HTTP Basic, what `HttpStatusPush(auth=(user, password))` sends.
+    Basic {
+        user: String,
+        #[serde(default)]
+        password: Option<String>,
+        #[serde(default)]
+        password_env: Option<String>,
+        #[serde(default)]
+        password_file: Option<std::path::PathBuf>,
+    },
+    /// A header whose value must equal the secret exactly, what
+    /// `HttpStatusPush(headers={"X-Relay-Token": "..."})` sends.
+    SharedSecret {
+        /// Header name (default `X-Relay-Token`).
+        #[serde(default = "default_secret_header")]
+        header: String,
+        #[serde(default)]
+        secret: Option<String>,
+        #[serde(default)]
+        secret_env: Option<String>,
+        #[serde(default)]
+        secret_file: Option<std::path::PathBuf>,
+    },
+}
+
+fn default_secret_header() -> String {
+    "X-Relay-Token".into()
+}
+
+/// Why the relay could not start or stopped. Never contains a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("relay: {0}")]
+    Secret(#[from] SecretError),
+    #[error("relay: auth.header: {0:?} is not a valid header name")]
+    HeaderName(String),
+    #[error("relay: cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("relay: server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+enum Auth {
+    None,
+    Basic { user: String, password: Secret },
+    Header { name: header::HeaderName, secret: Secret },
+}
+
+impl Auth {
+    fn resolve(cfg: &RelayAuthConfig) -> Result<Auth, RelayError> {
+        Ok(match cfg {
+            RelayAuthConfig::None => Auth::None,
+            RelayAuthConfig::Basic { user, password, password_env, password_file } => {
+                let src = SecretSource { literal: password.clone(), env: password_env.clone(), file: password_file.clone() };
+                Auth::Basic { user: user.clone(), password: src.require("auth.password")? }
+            }
+            RelayAuthConfig::SharedSecret { header, secret, secret_env, secret_file } => {
+                let src = SecretSource { literal: secret.clone(), env: secret_env.clone(), file: secret_file.clone() };
+                let name = header::HeaderName::from_bytes(header.as_bytes()).map_err(|_| RelayError::HeaderName(header.clone()))?;
+                Auth::Header { name, secret: src.require("auth.secret")? }
+            }
+        })
+    }
+
+    /// `Ok` if the request carries the right credential.
+    fn check(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        let eq = |a: &[u8], b: &[u8]| bool::from(a.ct_eq(b));
+        match self {
+            Auth::None => Ok(()),
+            Auth::Basic { user, password } => {
+                let Some(value) = headers.get(header::AUTHORIZATION) else {
+                    return Err(Rejection::new(401, "missing credential (HTTP Basic expected)"));
+                };
+                let decoded = value
+                    .to_str()
+                    .ok()
+                    .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+                    .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok())
+                    .ok_or_else(|| Rejection::new(401, "malformed Authorization header (HTTP Basic expected)"))?;
+                let (u, p) = match decoded.iter().position(|b| *b == b':') {
+                    Some(i) => (&decoded[..i], &decoded[i + 1..]),
+                    None => (&decoded[..], &b""[..]),
+                };
+                // Evaluate both comparisons: no early exit on the user name.
+                let ok = eq(u, user.as_bytes()) & eq(p, password.expose().as_bytes());
+                if ok { Ok(()) } else { Err(Rejection::new(401, "wrong credential")) }
+            }
+            Auth::Header { name, secret } => match headers.get(name) {
+                None => Err(Rejection::new(401, format!("missing credential (header {name})"))),
+                Some(v) if eq(v.as_bytes(), secret.expose().as_bytes()) => Ok(()),
+                Some(_) => Err(Rejection::new(401, "wrong credential")),
+            },
+        }
+    }
+}
+
+struct Shared {
+    auth: Auth,
+    max_body: u64,
+    enqueue_timeout: Duration,
+    tx: mpsc::Sender<SourceEvent>,
+}
+
+/// A bound relay endpoint, not yet serving.
+pub struct RelayServer {
+    listener: TcpListener,
+    auth: Auth,
+    max_body: u64,
+    enqueue_timeout: Duration,
+}
+
+impl RelayServer {
+    /// Reads the credential and binds the listening socket.
+    pub async fn bind(config: &RelayConfig) -> Result<RelayServer, RelayError> {
+        let auth = Auth::resolve(&config.auth)?;
+        let listener =
+            TcpListener::bind(config.listen).await.map_err(|source| RelayError::Bind { addr: config.listen, source })?;
+        Ok(RelayServer {
+            listener,
+            auth,
+            max_body: config.max_body,
+            enqueue_timeout: Duration::from_secs(config.enqueue_timeout_secs),
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound TCP listener has a local address")
+    }
+
+    /// Serves until the receiver of `tx` is dropped (then finishes the
+    /// requests in flight and returns `Ok`).
+    pub async fn serve(self, tx: mpsc::Sender<SourceEvent>) -> Result<(), RelayError> {
+        let addr = self.local_addr();
+        let closed = tx.clone();
+        let shared = Arc::new(Shared { auth: self.auth, max_body: self.max_body, enqueue_timeout: self.enqueue_timeout, tx });
+        let app = Router::new().fallback(handle).layer(DefaultBodyLimit::disable()).with_state(shared);
+        tracing::info!(%addr, "relay listening for Buildbot HttpStatusPush POSTs");
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move { closed.closed().await })
+            .await
+            .map_err(RelayError::Serve)
+    }
+}
+
+/// Binds and serves `config` until the receiver of `tx` is dropped.
+pub async fn run(config: RelayConfig, tx: mpsc::Sender<SourceEvent>) -> Result<(), RelayError> {
+    RelayServer::bind(&config).await?.serve(tx).await
+}
+
+async fn handle(
+    State(s): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match accept(&s, method, &uri, &headers, body).await {
+        Ok(id) => {
+            tracing::debug!(%peer, path = uri.path(), event = %id, "relay: event queued");
+            (StatusCode::OK, format!("queued {id}\n")).into_response()
+        }
+        Err(r) => {
+            tracing::warn!(%peer, path = uri.path(), status = r.status, reason = %r.reason, "relay: POST refused");
+            let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let mut resp = (status, format!("{}\n", r.reason)).into_response();
+            if r.status == 401 {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"wasmpush\""));
+            }
+            if r.status == 405 {
+                resp.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+            }
+            resp
+        }
+    }
+}
+
+async fn accept(s: &Shared, method: Method, uri: &Uri, headers: &HeaderMap, body: Body) -> Result<String, Rejection> {
+    if method != Method::POST {
+        return Err(Rejection::new(405, format!("method {method} not allowed (POST only)")));
+    }
+    s.auth.check(headers)?;
+    let ct = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("(not text)"));
+    parse::check_content_type(ct)?;
+    let too_big = || Rejection::new(413, format!("body over the configured limit of {} bytes", s.max_body));
+    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        && len > s.max_body {
+            return Err(too_big());
+        }
+    let limit = usize::try_from(s.max_body).unwrap_or(usize::MAX);
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if is_length_limit(&e) {
+            too_big()
+        } else {
+            Rejection::new(400, format!("cannot read body: {e}"))
+        }
+    })?;
+    let event_header = headers.get(parse::EVENT_HEADER).map(|v| v.to_str().unwrap_or("(not text)"));
+    let forced = parse::kind_override(uri.path(), event_header)?;
+    let event = parse::parse_body(&bytes, forced)?;
+    let id = event.event_id();
+    match tokio::time::timeout(s.enqueue_timeout, s.tx.send(event)).await {
+        Ok(Ok(())) => Ok(id),
+        Ok(Err(_)) => Err(Rejection::new(503, "not accepting events (wasmpush is shutting down)")),
+        Err(_) => Err(Rejection::new(503, "event queue full; retry later")),
+    }
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// Accepts `4194304`, `"4194304"`, `"512KiB"`, `"4MiB"`, `"1GiB"`, `"4MB"`, `"10kB"`.
+fn de_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        N(u64),
+        S(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::N(n) => Ok(n),
+        Raw::S(s) => parse_size(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!("max_body: {s:?} is not a size (e.g. 4194304, \"512KiB\", \"4MiB\")"))
+        }),
+    }
+}
+
+/// Parses a byte size with an optional unit (B, kB/KB, KiB, MB, MiB, GB, GiB).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1000,
+        "kib" => 1024,
+        "mb" => 1000 * 1000,
+        "mib" => 1024 * 1024,
+        "gb" => 1000 * 1000 * 1000,
+        "gib" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_from_toml_like_values() {
+        let cfg: RelayConfig = serde_json::from_value(serde_json::json!({
+            "listen": "127.0.0.1:0", "max_body": "4MiB",
+            "auth": {"type": "shared-secret", "secret": "t0k"}
+        }))
+        .unwrap();
+        assert_eq!(cfg.max_body, 4 * 1024 * 1024);
+        assert!(matches!(&cfg.auth, RelayAuthConfig::SharedSecret { header, .. } if header == "X-Relay-Token"));
+        let err = serde_json::from_value::<RelayConfig>(serde_json::json!({
+            "listen": "127.0.0.1:0", "max_body": "4 parsecs", "auth": {"type": "none"}
+        }))
+        .unwrap_err();
+        assert!(err.to_string().contains("max_body"), "{err}");
+        assert!(serde_json::from_value::<RelayConfig>(serde_json::json!({"listen": "127.0.0.1:0"})).is_err());
+        assert_eq!(parse_size("10kB"), Some(10_000));
+        assert_eq!(parse_size("x"), None);
+    }
+}

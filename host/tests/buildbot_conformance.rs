@@ -1,0 +1,177 @@
+//! Conformance against a real Buildbot 4.3.0 master (installed from PyPI by
+//! tests/buildbot/setup.sh, started on 127.0.0.1 by tests/buildbot/harness.py).
+//!
+//! The master runs builds that pass, fail, warn, raise an exception, are
+//! cancelled, and a parent that triggers a child, with non-ASCII, nested
+//! JSON and float properties. Buildbot's own `HttpStatusPush` (default
+//! generator, `report_new=True`) posts to a capture receiver at `/default`.
+//! Two `wasmpush run` processes use the `buildbot-json` example generator:
+//! one follows the master (`buildbot` source) and posts to `/wasmpush`, one is
+//! fed by a second Buildbot `HttpStatusPush` (`relay` source) and posts to
+//! `/relayed`. For every (build, event) pair the bodies are compared: relay
+//! byte-identical; buildbot source byte-identical except the point-in-time
+//! completion fields of `buildrequest` and `buildset` (spec §c.2).
+
+mod common;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn python() -> PathBuf {
+    let out = Command::new("bash").arg(common::repo().join("tests/buildbot/setup.sh")).output().unwrap();
+    assert!(out.status.success(), "tests/buildbot/setup.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap())
+}
+
+fn harness(py: &Path, args: &[&str]) -> Value {
+    let out = Command::new(py).arg(common::repo().join("tests/buildbot/harness.py")).args(args).output().unwrap();
+    assert!(out.status.success(), "harness {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// Stops the master and worker, and the wasmpush processes, whatever happens.
+struct Cleanup {
+    py: PathBuf,
+    run_dir: PathBuf,
+    children: Vec<Child>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        }
+        for c in &mut self.children {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new(&self.py).arg(common::repo().join("tests/buildbot/harness.py")).args(["stop", "--dir", self.run_dir.to_str().unwrap()]).output();
+    }
+}
+
+fn wasmpush_run(dir: &Path, name: &str, source: &str, target: &str) -> Child {
+    let cfg = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "{source}\n[outbox]\npath = \"{name}-outbox.redb\"\n[runtime]\ncache_dir = \"cache\"\n\
+             [[reporter]]\nname = \"{name}\"\nserver_url = \"{target}\"\n[[reporter.generator]]\nwasm = {:?}\n",
+            common::generator("buildbot-json").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_wasmpush"))
+        .args(["run", cfg.to_str().unwrap()])
+        // The relay's password reaches wasmpush only through its environment.
+        .env("RELAY_PASSWORD", "s3cret")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// (buildid, "new" | "finished") → raw body, for the captures posted to `path`.
+fn bodies(captures: &[Value], path: &str) -> BTreeMap<(i64, &'static str), String> {
+    let mut out = BTreeMap::new();
+    for c in captures.iter().filter(|c| c["path"] == path) {
+        let raw = c["body"].as_str().unwrap().to_string();
+        let v: Value = serde_json::from_str(&raw).unwrap();
+        let event = if v["complete"] == true { "finished" } else { "new" };
+        assert!(out.insert((v["buildid"].as_i64().unwrap(), event), raw).is_none(), "{path}: two bodies for one event");
+    }
+    out
+}
+
+/// The body with the point-in-time completion fields of `buildrequest` and
+/// `buildset` blanked out.
+fn without_racy_fields(raw: &str) -> String {
+    let mut v: Value = serde_json::from_str(raw).unwrap();
+    for obj in ["buildrequest", "buildset"] {
+        for f in ["complete", "complete_at", "results"] {
+            if let Some(o) = v.get_mut(obj).and_then(Value::as_object_mut) {
+                o.insert(f.into(), Value::Null);
+            }
+        }
+    }
+    v.to_string()
+}
+
+#[test]
+fn wasmpush_matches_buildbots_own_push_for_every_build_and_event() {
+    let started = Instant::now();
+    let py = python();
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let capture = dir.path().join("capture.jsonl");
+    let relay_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let state = harness(
+        &py,
+        &[
+            "start", "--dir", run_dir.to_str().unwrap(), "--capture-out", capture.to_str().unwrap(),
+            "--reporter", &format!("relay=http://relay:s3cret@127.0.0.1:{relay_port}/relay"),
+        ],
+    );
+    let mut cleanup = Cleanup { py: py.clone(), run_dir: run_dir.clone(), children: Vec::new() };
+    let buildbot_url = state["buildbot_url"].as_str().unwrap();
+    let capture_url = state["capture_url"].as_str().unwrap().trim_end_matches('/');
+
+    let follow = format!(
+        "[[source]]\ntype = \"buildbot\"\nurl = \"{buildbot_url}\"\nstate_file = \"cursor.json\"\nstart_from = \"beginning\"\n"
+    );
+    let relay = format!(
+        "[[source]]\ntype = \"relay\"\nlisten = \"127.0.0.1:{relay_port}\"\nauth = {{ type = \"basic\", user = \"relay\", password_env = \"RELAY_PASSWORD\" }}\n"
+    );
+    cleanup.children.push(wasmpush_run(dir.path(), "follow", &follow, &format!("{capture_url}/wasmpush")));
+    cleanup.children.push(wasmpush_run(dir.path(), "relay", &relay, &format!("{capture_url}/relayed")));
+    std::thread::sleep(Duration::from_secs(2));
+
+    let builds = harness(&py, &["run-builds", "--dir", run_dir.to_str().unwrap()]);
+    let results: Vec<i64> = builds["builds"].as_array().unwrap().iter().map(|b| b["results"].as_i64().unwrap()).collect();
+    for r in [0, 1, 2, 4, 6] {
+        assert!(results.contains(&r), "the builds cover result {r}: {results:?}");
+    }
+    // Buildbot's default: "new" for every build, "finished" for results 0, 1, 2.
+    let expected = results.len() + results.iter().filter(|r| **r <= 2).count();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let captures = loop {
+        let captures: Vec<Value> =
+            std::fs::read_to_string(&capture).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let count = |p: &str| captures.iter().filter(|c| c["path"] == p).count();
+        if (count("/default") >= expected && count("/wasmpush") >= expected && count("/relayed") >= expected) || Instant::now() > deadline {
+            break captures;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let default = bodies(&captures, "/default");
+    let relayed = bodies(&captures, "/relayed");
+    let followed = bodies(&captures, "/wasmpush");
+    assert_eq!(default.len(), expected, "Buildbot's own pushes");
+    assert_eq!(relayed.keys().collect::<Vec<_>>(), default.keys().collect::<Vec<_>>(), "relay: same (build, event) pairs");
+    assert_eq!(followed.keys().collect::<Vec<_>>(), default.keys().collect::<Vec<_>>(), "buildbot source: same (build, event) pairs");
+    let (mut relay_same, mut follow_same, mut follow_exact) = (0, 0, 0);
+    for (key, body) in &default {
+        assert_eq!(&relayed[key], body, "relay {key:?}: byte-identical");
+        relay_same += 1;
+        assert_eq!(without_racy_fields(&followed[key]), without_racy_fields(body), "buildbot source {key:?}");
+        follow_same += 1;
+        if &followed[key] == body {
+            follow_exact += 1;
+        }
+    }
+    // Non-ASCII made it through as Buildbot escapes it.
+    assert!(default.values().any(|b| b.contains("\\u00e9") || b.contains("\\u2713")), "the properties include non-ASCII text");
+    println!(
+        "conformance: {relay_same}/{} relay pairs byte-identical; {follow_same}/{} buildbot-source pairs identical \
+         ({follow_exact} byte-identical including completion fields); {:.0}s",
+        default.len(),
+        default.len(),
+        started.elapsed().as_secs_f64()
+    );
+}

@@ -51,6 +51,8 @@ pub struct Config {
     pub runtime: RuntimeSection,
     #[serde(default)]
     pub outbox: OutboxSection,
+    #[serde(default)]
+    pub plugins: crate::plugins::PluginsSection,
     #[serde(default, rename = "source")]
     pub sources: Vec<toml::Table>,
     #[serde(default, rename = "reporter")]
@@ -111,8 +113,9 @@ pub struct ReporterConfig {
 pub struct GeneratorConfig {
     /// Name in logs and errors; default: the generator's own name.
     pub name: Option<String>,
-    /// Path to the `.wasm` component.
-    pub wasm: PathBuf,
+    /// The `.wasm` component: a path, an `https://` URL or an
+    /// `oci://registry/repo:tag` (or `@sha256:…`) reference.
+    pub wasm: String,
     /// Pinned sha256 (hex) of the `.wasm`: any other content is refused
     /// before it is compiled.
     pub sha256: Option<String>,

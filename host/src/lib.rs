@@ -13,6 +13,7 @@ pub mod config;
 pub mod dispatch;
 pub mod filter;
 pub mod pipeline;
+pub mod plugins;
 pub mod receiver;
 pub mod reload;
 pub mod runtime;

@@ -12,6 +12,7 @@ use crate::config::{Config, ConfigError, settings_pairs};
 use crate::filter::Filter;
 use crate::runtime::{GenerateError, Generator, LoadError, Report, Runtime};
 use sha2::{Digest, Sha256};
+use wasmpush_distribute::Fetched;
 use std::sync::Arc;
 use wasmpush_sources::SourceEvent;
 use wasmpush_sources::buildbot::{Needs, payload_for};
@@ -62,7 +63,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// Loads every generator of `config` into `runtime` and validates the
     /// filters. The first problem is returned, naming reporter and generator.
-    pub fn build(config: &Config, runtime: &Runtime) -> Result<Pipeline, PipelineError> {
+    pub fn build(config: &Config, runtime: &Runtime, fetched: &[Vec<Fetched>]) -> Result<Pipeline, PipelineError> {
         let mut reporters = Vec::new();
         for (ri, r) in config.reporters.iter().enumerate() {
             let mut slots = Vec::new();
@@ -71,15 +72,9 @@ impl Pipeline {
                 let filter = Filter::new(&g.filter).map_err(|e| config.invalid(&field, e.to_string()))?;
                 let settings = settings_pairs(&g.settings).map_err(|e| config.invalid(&field, e))?;
                 let limits = config.limits_for(ri, gi)?;
-                let path = config.resolve(&g.wasm);
-                let wasm = std::fs::read(&path).map_err(|source| LoadError::Read { path: path.clone(), source })?;
-                if let Some(expected) = &g.sha256 {
-                    let actual = hex::encode(Sha256::digest(&wasm));
-                    if !actual.eq_ignore_ascii_case(expected.trim()) {
-                        return Err(PipelineError::Pin { path, expected: expected.clone(), actual });
-                    }
-                }
-                let generator = runtime.load_bytes(&wasm, &path, g.name.as_deref(), limits)?;
+                let component = &fetched[ri][gi];
+                let label = component.path.clone().unwrap_or_else(|| g.wasm.clone().into());
+                let generator = runtime.load_bytes(&component.bytes, &label, g.name.as_deref(), limits)?;
                 let wanted: Vec<_> = filter.events().into_iter().filter(|k| generator.wants(*k)).collect();
                 if wanted.is_empty() {
                     return Err(config
@@ -168,6 +163,6 @@ pub enum PipelineError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Load(#[from] LoadError),
-    #[error("generator {path}: sha256 mismatch: the config pins {expected}, the file is {actual}")]
-    Pin { path: std::path::PathBuf, expected: String, actual: String },
+    #[error(transparent)]
+    Plugin(#[from] crate::plugins::PluginError),
 }

@@ -16,7 +16,8 @@ use std::time::{Duration, SystemTime};
 fn watched(config: &Config) -> Vec<PathBuf> {
     let mut paths = vec![config.path.clone()];
     for r in &config.reporters {
-        paths.extend(r.generators.iter().map(|g| config.resolve(&g.wasm)));
+        // Remote sources (https, oci) change by a config edit or SIGHUP.
+        paths.extend(r.generators.iter().filter(|g| !g.wasm.contains("://")).map(|g| config.resolve(g.wasm.as_ref())));
     }
     paths
 }
@@ -27,9 +28,9 @@ fn fingerprint(paths: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
 
 /// Reloads `service` from `config_path`; logs the outcome. Returns the
 /// config that is live afterwards.
-pub fn reload_now(service: &Service, config_path: &Path, live: Config) -> Config {
+pub async fn reload_now(service: &Service, config_path: &Path, live: Config) -> Config {
     match Config::load(config_path) {
-        Ok(next) => match service.reload(&next) {
+        Ok(next) => match service.reload(&next).await {
             Ok(()) => next,
             Err(e) => {
                 tracing::error!("reload refused, the previous generators stay live: {e}");
@@ -64,7 +65,7 @@ pub async fn watch(service: &Service, config_path: &Path, mut live: Config, inte
         let now = fingerprint(&watched(&live));
         if by_signal || now != seen {
             tracing::info!(trigger = if by_signal { "SIGHUP" } else { "file change" }, "reloading generators");
-            live = reload_now(service, config_path, live);
+            live = reload_now(service, config_path, live).await;
             seen = fingerprint(&watched(&live));
         }
     }

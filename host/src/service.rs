@@ -9,6 +9,7 @@
 use crate::config::{Config, ConfigError};
 use crate::dispatch::{DispatchStats, Dispatcher};
 use crate::pipeline::{Pipeline, PipelineError};
+use crate::plugins::Fetcher;
 use crate::runtime::{Runtime, RuntimeOptions};
 use arc_swap::ArcSwap;
 use std::future::Future;
@@ -157,7 +158,8 @@ impl Service {
             pooling: config.runtime.pooling,
             max_memory: config.runtime.max_memory,
         })?);
-        let pipeline = Arc::new(ArcSwap::from_pointee(Pipeline::build(config, &runtime)?));
+        let fetched = Fetcher::new(config).map_err(PipelineError::from)?.fetch_all(config).await.map_err(PipelineError::from)?;
+        let pipeline = Arc::new(ArcSwap::from_pointee(Pipeline::build(config, &runtime, &fetched)?));
         let outbox = config.outbox_path();
         if let Some(dir) = outbox.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| ServiceError::OutboxDir { path: dir.to_path_buf(), source })?;
@@ -174,12 +176,13 @@ impl Service {
     /// uses the new one. On any error the old generators stay live and the
     /// error says why. Reporters and their push options cannot change
     /// without a restart (the outbox keeps reports per reporter).
-    pub fn reload(&self, config: &Config) -> Result<(), ServiceError> {
+    pub async fn reload(&self, config: &Config) -> Result<(), ServiceError> {
         let push: Vec<(String, toml::Table)> = config.reporters.iter().map(|r| (r.name.clone(), r.push.clone())).collect();
         if push != self.push {
             return Err(config.invalid("reporter", "reporters or their push options changed: restart wasmpush to apply that".into()).into());
         }
-        let next = Pipeline::build(config, &self.runtime)?;
+        let fetched = Fetcher::new(config).map_err(PipelineError::from)?.fetch_all(config).await.map_err(PipelineError::from)?;
+        let next = Pipeline::build(config, &self.runtime, &fetched)?;
         let names: Vec<String> = next.reporters.iter().flat_map(|r| r.slots.iter().map(|s| format!("{}@{}", s.generator.name(), &s.generator.sha256()[..12]))).collect();
         self.pipeline.store(Arc::new(next));
         tracing::info!(generators = %names.join(", "), "reloaded generators");
@@ -191,7 +194,6 @@ impl Service {
     /// pending then stays in the outbox for the next start.
     pub async fn run(&self, stop: impl Future<Output = ()>, settle: Duration) -> Result<Summary, ServiceError> {
         let dispatcher = Dispatcher::start(self.pipeline.clone(), self.delivery.clone(), self.workers);
-        let stats = dispatcher.stats();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<SourceEvent>(1024);
         let mut feeders = Vec::new();
         let mut services = Vec::new();
@@ -230,14 +232,12 @@ impl Service {
             }
         }
         drop(tx);
-        // Route events to the workers from a plain thread: submit() blocks
-        // when a worker is busy, which must not stall the async runtime.
-        let router = std::thread::spawn(move || {
-            while let Some(event) = rx.blocking_recv() {
-                dispatcher.submit(event);
-            }
-            dispatcher.finish()
-        });
+        // Route events to the workers. On stop the channel is closed (a relay
+        // then answers 503 instead of accepting what would not be handled)
+        // and what is already queued is still handled: nothing accepted is
+        // dropped. `submit` may block while a worker is busy, hence
+        // block_in_place (the service needs Tokio's multi-thread runtime).
+        let route = |event: SourceEvent| tokio::task::block_in_place(|| dispatcher.submit(event));
         // Finite sources end by themselves; with any long-running source
         // the service runs until `stop`.
         let long_running = !services.is_empty();
@@ -249,9 +249,24 @@ impl Service {
                 std::future::pending::<()>().await;
             }
         };
-        tokio::select! {
-            _ = all_fed => {}
-            _ = stop => tracing::info!("stopping: no more events are taken"),
+        tokio::pin!(all_fed, stop);
+        let mut fed = false;
+        loop {
+            tokio::select! {
+                event = rx.recv() => match event {
+                    Some(event) => route(event),
+                    None => break,
+                },
+                _ = &mut all_fed, if !fed => {
+                    fed = true;
+                    rx.close();
+                }
+                _ = &mut stop, if !fed => {
+                    tracing::info!("stopping: no more events are taken");
+                    fed = true;
+                    rx.close();
+                }
+            }
         }
         for s in &services {
             s.abort();
@@ -259,7 +274,7 @@ impl Service {
         for s in services {
             let _ = s.await;
         }
-        let stats = tokio::task::spawn_blocking(move || router.join().map_err(|_| ()).unwrap_or(stats)).await.unwrap_or_else(|_| Arc::new(DispatchStats::default()));
+        let stats = tokio::task::spawn_blocking(move || dispatcher.finish()).await.unwrap_or_else(|_| Arc::new(DispatchStats::default()));
         // Deliver what is pending (including reports reloaded from the
         // outbox) until nothing is left or `settle` runs out.
         let deadline = tokio::time::Instant::now() + settle;

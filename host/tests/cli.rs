@@ -215,7 +215,7 @@ fn pinned_digest_mismatch_is_refused_before_compiling() {
     write(&actual);
     let out = wasmpush(&["check", cfg.to_str().unwrap()], dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("sha256 {actual}")));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("sha256 = \"{actual}\"")));
     let wrong = "0".repeat(64);
     write(&wrong);
     let fresh = dir.path().join("fresh");
@@ -223,8 +223,11 @@ fn pinned_digest_mismatch_is_refused_before_compiling() {
     assert!(!out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        format!("error: generator {}: sha256 mismatch: the config pins {wrong}, the file is {actual}", json.display())
+        format!("error: generator {}: sha256 mismatch: the config pins sha256:{wrong} but the component is sha256:{actual}; refusing to load it", json.display())
     );
     // Refused before compiling: nothing was written to the compiled-component cache.
-    assert!(!fresh.join("wasmpush").exists() || std::fs::read_dir(fresh.join("wasmpush")).unwrap().next().is_none());
+    let compiled = std::fs::read_dir(fresh.join("wasmpush"))
+        .map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "cwasm")).count())
+        .unwrap_or(0);
+    assert_eq!(compiled, 0, "nothing was compiled");
 }

@@ -21,7 +21,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         pooling: config.runtime.pooling,
         max_memory: config.runtime.max_memory,
     })?;
-    let pipeline = Pipeline::build(&config, &runtime)?;
+    let fetcher = wasmpush::plugins::Fetcher::new(&config)?;
+    let fetched = tokio::runtime::Runtime::new()?.block_on(fetcher.fetch_all(&config))?;
+    let pipeline = Pipeline::build(&config, &runtime, &fetched)?;
     for (reporter, (_, target)) in pipeline.reporters.iter().zip(&targets) {
         println!("reporter {} -> {}", reporter.name, target.server_url);
         for w in target.warnings() {
@@ -32,7 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let info = g.info();
             let events: Vec<&str> = info.events.iter().map(|k| k.as_str()).collect();
             println!("  generator {} {} ({})", g.name(), info.version, g.path().display());
-            println!("    sha256 {}", g.sha256());
+            println!("    sha256 = \"{}\"", g.sha256());
             println!("    events {}", events.join(", "));
         }
     }

@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod distribute;
 mod new;
 mod outbox;
 mod render;
@@ -33,6 +34,20 @@ enum Command {
     Outbox(outbox::Args),
     /// Create a generator project (rust, python, js or c) that builds and renders.
     New(new::Args),
+    /// Publish a generator to an OCI registry (`oci://registry/repo:tag`).
+    Push(distribute::PushArgs),
+    /// Fetch a generator from an OCI registry into the plugin store.
+    Pull(distribute::PullArgs),
+    /// Create an ed25519 key pair for signing generators.
+    Keygen(distribute::KeygenArgs),
+    /// Sign a generator file or registry artifact.
+    Sign(distribute::SignArgs),
+    /// Check a generator's signature against trusted keys.
+    Verify(distribute::VerifyArgs),
+    /// Show a generator's metadata, imports and exports without running it.
+    Inspect(distribute::InspectArgs),
+    /// Record a generator's own description in it (a custom section).
+    Stamp(distribute::StampArgs),
 }
 
 impl Cli {
@@ -40,6 +55,7 @@ impl Cli {
     pub fn default_log_level(&self) -> &'static str {
         match self.command {
             Command::Render(_) | Command::Check(_) | Command::Demo(_) | Command::Outbox(_) | Command::New(_) => "warn",
+            Command::Push(_) | Command::Pull(_) | Command::Keygen(_) | Command::Sign(_) | Command::Verify(_) | Command::Inspect(_) | Command::Stamp(_) => "warn",
             Command::Run(_) => "info",
         }
     }
@@ -66,6 +82,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => demo::run(a),
         Command::Outbox(a) => outbox::run(a),
         Command::New(a) => new::run(a),
+        Command::Push(a) => distribute::push(a),
+        Command::Pull(a) => distribute::pull(a),
+        Command::Keygen(a) => distribute::keygen(a),
+        Command::Sign(a) => distribute::sign(a),
+        Command::Verify(a) => distribute::verify(a),
+        Command::Inspect(a) => distribute::inspect_cmd(a),
+        Command::Stamp(a) => distribute::stamp(a),
     }
 }
 

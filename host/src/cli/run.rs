@@ -23,11 +23,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
-        let service = Service::start(&config).await?;
-        let summary = tokio::select! {
-            summary = service.run(shutdown_signal(), args.settle) => summary?,
-            never = wasmpush::reload::watch(&service, &args.config, config.clone(), args.watch_interval) => match never {},
+        let service = std::sync::Arc::new(Service::start(&config).await?);
+        // The watcher runs as its own task: the event loop may block while
+        // workers are busy, and a reload must not wait for that.
+        let watcher = {
+            let (service, path, live, every) = (service.clone(), args.config.clone(), config.clone(), args.watch_interval);
+            tokio::spawn(async move {
+                let never = wasmpush::reload::watch(&service, &path, live, every).await;
+                match never {}
+            })
         };
+        let summary = service.run(shutdown_signal(), args.settle).await;
+        watcher.abort();
+        let _ = watcher.await;
+        let summary = summary?;
         let d = summary.delivery;
         tracing::info!(
             events = summary.events,
@@ -43,7 +52,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "events {} reports {} generator-failures {} refused {} sent {} pending {} dead {}",
             summary.events, summary.reports, summary.generator_failures, summary.refused, d.sent, d.pending, d.dead
         );
-        shutdown(service).await;
+        if let Ok(service) = std::sync::Arc::try_unwrap(service) {
+            shutdown(service).await;
+        }
         Ok(if summary.enqueue_failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     })
 }

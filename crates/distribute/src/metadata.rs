@@ -1,0 +1,329 @@
+//! What a generator says about itself, readable without running it.
+//!
+//! Two sources, both custom sections of the outermost component, so reading
+//! them needs only a parser (nothing is compiled or instantiated):
+//!
+//! - `wasmpush:metadata`: UTF-8 JSON written by [`embed_metadata`], e.g.
+//!   `{"name":"fmt","version":"1.2.0","description":"…","authors":["A <a@x>"],
+//!   "events":["build-finished"],"needs":{"properties":true,"steps":false,"logs":false,
+//!   "log-contents":"none","previous-build":false}}`. Field names follow the
+//!   WIT record `info` (`log-contents` is `"none"`, `"all"` or `{"only":[…]}`);
+//!   unknown fields are ignored, every field is optional.
+//! - The registry-standard sections of the `wasm-metadata` crate
+//!   (`component-name`, `version`, `description`, `authors`, `licenses`,
+//!   `source`, `homepage`, `revision`, `producers`), used for whatever the
+//!   wasmpush section does not say. [`embed_metadata`] writes those too.
+//!
+//! The component's import and export names are listed from its own import
+//! and export sections.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use wasm_metadata::{AddMetadata, AddMetadataField, Payload as MetaPayload};
+use wasmparser::{Chunk, Encoding, Parser, Payload};
+
+use crate::digest::Sha256;
+
+/// Name of the custom section holding wasmpush's JSON metadata.
+pub const SECTION_NAME: &str = "wasmpush:metadata";
+
+/// A generator's self-description (mirrors the WIT `info` record plus
+/// authorship). Every field is optional: a component may carry none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Metadata {
+    /// Short machine-friendly name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The generator's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// One line for humans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Who made it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<String>,
+    /// SPDX license expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licenses: Option<String>,
+    /// URL of its source code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Event kinds it wants, as in WIT (`build-new`, `build-finished`, `buildset-complete`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+    /// What the host must put into payloads (WIT `needs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs: Option<Needs>,
+}
+
+/// WIT `needs`, as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct Needs {
+    /// Build properties.
+    pub properties: bool,
+    /// Steps.
+    pub steps: bool,
+    /// Logs (without text).
+    pub logs: bool,
+    /// Which log texts.
+    pub log_contents: LogContents,
+    /// `prev_build` on finished events.
+    pub previous_build: bool,
+}
+
+/// WIT `log-contents`: `"none"`, `"all"` or `{"only": [names]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogContents {
+    /// No log text.
+    #[default]
+    None,
+    /// Every log's text.
+    All,
+    /// Only these logs.
+    Only(Vec<String>),
+}
+
+/// Everything [`inspect`] learns about a component.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// sha256 of the bytes (what a pin names).
+    pub sha256: Sha256,
+    /// Size in bytes.
+    pub size: u64,
+    /// The merged metadata (wasmpush section first, then standard sections).
+    pub metadata: Metadata,
+    /// Whether a `wasmpush:metadata` section was present.
+    pub has_wasmpush_section: bool,
+    /// Top-level import names, e.g. `wasmpush:plugin/host@0.1.0`.
+    pub imports: Vec<String>,
+    /// Top-level export names, e.g. `describe`, `generate`.
+    pub exports: Vec<String>,
+    /// Producers (`field`, `name`, `version`) of the component and its modules.
+    pub producers: Vec<(String, String, String)>,
+}
+
+impl Inspection {
+    /// Whether the component exports what world `generator` requires.
+    pub fn exports_generator_world(&self) -> bool {
+        ["describe", "generate"].iter().all(|e| self.exports.iter().any(|x| x == e))
+    }
+}
+
+/// Bytes that cannot be inspected or stamped.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum MetadataError {
+    /// Not a WebAssembly binary, or a truncated/malformed one.
+    #[error("not a valid WebAssembly component: {0}")]
+    Invalid(String),
+    /// A core module, not a component.
+    #[error(
+        "this is a core WebAssembly module, not a component (build for wasm32-wasip2 or run `wasm-tools component new`)"
+    )]
+    CoreModule,
+    /// A `wasmpush:metadata` section that is not the expected JSON.
+    #[error("custom section {SECTION_NAME}: {0}")]
+    BadSection(String),
+    /// A standard metadata value that the `wasm-metadata` crate refuses
+    /// (e.g. a license that is not an SPDX expression, a source that is not a URL).
+    #[error("metadata field {field}: {reason}")]
+    BadField {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One top-level section: its full byte range (id and size included) and,
+/// for a custom section, its name.
+struct TopSection {
+    range: Range<usize>,
+    custom: Option<(String, Range<usize>)>,
+}
+
+/// The header's encoding, the top-level sections, and the top-level import
+/// and export names.
+struct TopLevel {
+    encoding: Encoding,
+    sections: Vec<TopSection>,
+    imports: Vec<String>,
+    exports: Vec<String>,
+}
+
+fn invalid(e: impl std::fmt::Display) -> MetadataError {
+    MetadataError::Invalid(e.to_string())
+}
+
+/// Splits `bytes` into its header and top-level sections, skipping over the
+/// content of nested modules and components.
+fn top_level(bytes: &[u8]) -> Result<TopLevel, MetadataError> {
+    let mut parser = Parser::new(0);
+    let mut offset = 0usize;
+    let mut encoding = None;
+    let mut sections = Vec::new();
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
+    loop {
+        let start = offset;
+        let (consumed, payload) = match parser.parse(&bytes[offset..], true).map_err(invalid)? {
+            Chunk::NeedMoreData(_) => return Err(invalid("truncated")),
+            Chunk::Parsed { consumed, payload } => (consumed, payload),
+        };
+        offset += consumed;
+        let mut custom = None;
+        match payload {
+            Payload::Version { encoding: e, .. } => {
+                encoding = Some(e);
+                continue;
+            }
+            Payload::End(_) => break,
+            Payload::ModuleSection { unchecked_range, .. } | Payload::ComponentSection { unchecked_range, .. } => {
+                // The parent parser has already accounted for the nested
+                // bytes; only our slice position has to jump over them.
+                offset = usize::try_from(unchecked_range.end).unwrap_or(usize::MAX);
+            }
+            Payload::CodeSectionStart { size, .. } => {
+                parser.skip_section();
+                offset += size as usize;
+            }
+            Payload::CustomSection(c) => {
+                let at = usize::try_from(c.data_offset()).unwrap_or(usize::MAX);
+                let data = at..at.saturating_add(c.data().len());
+                custom = Some((c.name().to_string(), data));
+            }
+            Payload::ComponentImportSection(r) => {
+                for i in r {
+                    imports.push(i.map_err(invalid)?.name.name.to_string());
+                }
+            }
+            Payload::ComponentExportSection(r) => {
+                for e in r {
+                    exports.push(e.map_err(invalid)?.name.name.to_string());
+                }
+            }
+            _ => {}
+        }
+        if offset > bytes.len() {
+            return Err(invalid("a section runs past the end of the file"));
+        }
+        sections.push(TopSection { range: start..offset, custom });
+    }
+    let encoding = encoding.ok_or_else(|| invalid("no header"))?;
+    Ok(TopLevel { encoding, sections, imports, exports })
+}
+
+/// Reads a component's metadata, imports and exports without running it.
+pub fn inspect(bytes: &[u8]) -> Result<Inspection, MetadataError> {
+    let TopLevel { encoding, sections, imports, exports } = top_level(bytes)?;
+    if encoding != Encoding::Component {
+        return Err(MetadataError::CoreModule);
+    }
+    let mut own: Option<Metadata> = None;
+    for s in &sections {
+        if let Some((name, data)) = &s.custom
+            && name == SECTION_NAME
+        {
+            own = Some(
+                serde_json::from_slice(&bytes[data.clone()]).map_err(|e| MetadataError::BadSection(e.to_string()))?,
+            );
+        }
+    }
+    let payload = MetaPayload::from_binary(bytes).map_err(invalid)?;
+    let std_meta = payload.metadata();
+    let mut producers = Vec::new();
+    collect_producers(&payload, &mut producers);
+
+    let has_wasmpush_section = own.is_some();
+    let mut m = own.unwrap_or_default();
+    m.name = m.name.or_else(|| std_meta.name.clone());
+    m.version = m.version.or_else(|| std_meta.version.as_ref().map(|v| v.to_string()));
+    m.description = m.description.or_else(|| std_meta.description.as_ref().map(|v| v.to_string()));
+    if m.authors.is_empty()
+        && let Some(a) = &std_meta.authors
+    {
+        m.authors = a.to_string().split(", ").filter(|s| !s.is_empty()).map(String::from).collect();
+    }
+    m.licenses = m.licenses.or_else(|| std_meta.licenses.as_ref().map(|v| v.to_string()));
+    m.source = m.source.or_else(|| std_meta.source.as_ref().map(|v| v.to_string()));
+    Ok(Inspection {
+        sha256: Sha256::of(bytes),
+        size: bytes.len() as u64,
+        metadata: m,
+        has_wasmpush_section,
+        imports,
+        exports,
+        producers,
+    })
+}
+
+fn collect_producers(p: &MetaPayload, out: &mut Vec<(String, String, String)>) {
+    let (meta, children) = match p {
+        MetaPayload::Component { metadata, children } => (metadata, &children[..]),
+        MetaPayload::Module(metadata) => (metadata, &[][..]),
+    };
+    if let Some(prod) = &meta.producers {
+        for (field, entries) in prod.iter() {
+            for (name, version) in entries.iter() {
+                let t = (field.clone(), name.clone(), version.clone());
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    for c in children {
+        collect_producers(c, out);
+    }
+}
+
+/// Returns `bytes` with `meta` stamped in: the `wasmpush:metadata` section
+/// added or replaced (exactly one remains, at the end), the standard
+/// sections set for the fields `meta` has, and `wasmpush` recorded as a
+/// `processed-by` producer. Everything else is kept byte for byte.
+pub fn embed_metadata(bytes: &[u8], meta: &Metadata) -> Result<Vec<u8>, MetadataError> {
+    if top_level(bytes)?.encoding != Encoding::Component {
+        return Err(MetadataError::CoreModule);
+    }
+    let mut add = AddMetadata::default();
+    add.processed_by = vec![("wasmpush".into(), env!("CARGO_PKG_VERSION").into())];
+    if let Some(n) = &meta.name {
+        add.name = AddMetadataField::Set(n.clone());
+    }
+    if let Some(v) = &meta.version {
+        add.version = AddMetadataField::Set(wasm_metadata::Version::new(v.clone()));
+    }
+    if let Some(d) = &meta.description {
+        add.description = AddMetadataField::Set(wasm_metadata::Description::new(d.clone()));
+    }
+    if !meta.authors.is_empty() {
+        add.authors = AddMetadataField::Set(wasm_metadata::Authors::new(meta.authors.join(", ")));
+    }
+    if let Some(l) = &meta.licenses {
+        let v = wasm_metadata::Licenses::new(l)
+            .map_err(|e| MetadataError::BadField { field: "licenses", reason: e.to_string() })?;
+        add.licenses = AddMetadataField::Set(v);
+    }
+    if let Some(s) = &meta.source {
+        let v = wasm_metadata::Source::new(s)
+            .map_err(|e| MetadataError::BadField { field: "source", reason: e.to_string() })?;
+        add.source = AddMetadataField::Set(v);
+    }
+    let stamped = add.to_wasm(bytes).map_err(invalid)?;
+
+    let mut out = stamped[..8].to_vec();
+    for s in &top_level(&stamped)?.sections {
+        if matches!(&s.custom, Some((name, _)) if name == SECTION_NAME) {
+            continue;
+        }
+        out.extend_from_slice(&stamped[s.range.clone()]);
+    }
+    let json = serde_json::to_vec(meta).map_err(|e| MetadataError::BadSection(e.to_string()))?;
+    let section = wasm_encoder::CustomSection { name: SECTION_NAME.into(), data: json.into() };
+    // A custom section has id 0 in components as in modules.
+    wasm_encoder::Section::append_to(&section, &mut out);
+    Ok(out)
+}

@@ -231,3 +231,33 @@ fn pinned_digest_mismatch_is_refused_before_compiling() {
         .unwrap_or(0);
     assert_eq!(compiled, 0, "nothing was compiled");
 }
+
+#[test]
+fn hostile_reports_are_refused_and_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    let (payload, _) = payload_file(dir.path(), "082.json");
+    let hostile = common::generator("hostile");
+    let mut cfg = format!("[[source]]\ntype = \"replay\"\npath = {:?}\n", payload.to_str().unwrap());
+    for (mode, path) in [("set-authorization", ""), ("crlf-header", ""), ("path-escape", "../../admin"), ("path-escape", "//evil.example/x"), ("path-escape", "https://evil.example/")] {
+        cfg.push_str(&format!(
+            "[[reporter]]\nname = \"{mode}{}\"\nserver_url = \"{}/hooks/buildbot\"\n[[reporter.generator]]\nwasm = {:?}\nsettings = {{ mode = \"{mode}\", path = \"{path}\" }}\n",
+            path.len(),
+            receiver.url(),
+            hostile.to_str().unwrap()
+        ));
+    }
+    let file = dir.path().join("wasmpush.toml");
+    std::fs::write(&file, cfg).unwrap();
+    let out = wasmpush(&["run", file.to_str().unwrap(), "--settle", "5s"], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("reports 0 generator-failures 0 refused 5 sent 0"), "{stdout}");
+    assert!(receiver.received().is_empty(), "nothing is sent for a refused report");
+    let refusals: Vec<&str> = stderr.lines().filter(|l| l.contains("report refused, nothing sent")).collect();
+    assert_eq!(refusals.len(), 5, "{stderr}");
+    assert!(refusals.iter().all(|l| l.contains("generator `hostile`")), "{refusals:?}");
+    assert!(refusals.iter().any(|l| l.contains("Authorization")), "{refusals:?}");
+}

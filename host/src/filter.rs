@@ -100,6 +100,17 @@ pub struct FilterSpec {
     pub branches: Option<Vec<String>>,
 }
 
+/// What a filter decided for one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pass {
+    /// No report for this event.
+    Drop,
+    /// Report, with the event's payload as it is.
+    Unchanged,
+    /// Report, with this payload (builds removed by a `buildset` filter).
+    Changed(Value),
+}
+
 /// A validated filter.
 #[derive(Debug, Clone)]
 pub struct Filter {
@@ -180,27 +191,44 @@ impl Filter {
         self.schedulers.is_some() || self.branches.is_some()
     }
 
-    /// The payload to hand to the generator for `event`, or `None` when
-    /// Buildbot would produce no report. For `buildset`, builds that do not
-    /// pass are removed from `builds`.
-    pub fn apply(&self, event: &SourceEvent) -> Option<Value> {
+    /// Whether Buildbot would produce a report for `event`, and with which
+    /// payload: `Pass::Unchanged` means the event's own payload (no copy),
+    /// `Pass::Changed` a payload with builds removed (`buildset` only).
+    pub fn check(&self, event: &SourceEvent) -> Pass {
         if !self.events().contains(&event.kind) {
-            return None;
+            return Pass::Drop;
         }
+        let keep = |ok: bool| if ok { Pass::Unchanged } else { Pass::Drop };
+        let Some(obj) = event.payload.as_object() else { return Pass::Drop };
         match self.kind {
-            GeneratorKind::BuildStatus => {
-                let build = event.payload.as_object()?;
-                let pass = self.by_props(build) && (event.kind == EventKind::BuildNew || self.by_results(build));
-                pass.then(|| event.payload.clone())
-            }
-            GeneratorKind::BuildStartEnd => self.by_props(event.payload.as_object()?).then(|| event.payload.clone()),
-            GeneratorKind::BuildsetCombined => Some(event.payload.clone()),
+            GeneratorKind::BuildStatus => keep(self.by_props(obj) && (event.kind == EventKind::BuildNew || self.by_results(obj))),
+            GeneratorKind::BuildStartEnd => keep(self.by_props(obj)),
+            GeneratorKind::BuildsetCombined => Pass::Unchanged,
             GeneratorKind::Buildset => {
+                let Some(builds) = obj.get("builds").and_then(Value::as_array) else { return Pass::Drop };
+                let pass = |b: &Value| b.as_object().is_some_and(|b| self.by_props(b) && self.by_results(b));
+                if builds.iter().all(pass) {
+                    return keep(!builds.is_empty());
+                }
                 let mut payload = event.payload.clone();
-                let builds = payload.get_mut("builds")?.as_array_mut()?;
-                builds.retain(|b| b.as_object().is_some_and(|b| self.by_props(b) && self.by_results(b)));
-                (!builds.is_empty()).then_some(payload)
+                if let Some(list) = payload.get_mut("builds").and_then(Value::as_array_mut) {
+                    list.retain(pass);
+                    if list.is_empty() {
+                        return Pass::Drop;
+                    }
+                }
+                Pass::Changed(payload)
             }
+        }
+    }
+
+    /// The payload to hand to the generator for `event`, or `None` when
+    /// Buildbot would produce no report (a copy; see [`Filter::check`]).
+    pub fn apply(&self, event: &SourceEvent) -> Option<Value> {
+        match self.check(event) {
+            Pass::Drop => None,
+            Pass::Unchanged => Some(event.payload.clone()),
+            Pass::Changed(v) => Some(v),
         }
     }
 

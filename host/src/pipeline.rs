@@ -9,7 +9,7 @@
 //! plugin's report.
 
 use crate::config::{Config, ConfigError, settings_pairs};
-use crate::filter::Filter;
+use crate::filter::{Filter, Pass};
 use crate::runtime::{GenerateError, Generator, LoadError, Report, Runtime};
 use sha2::{Digest, Sha256};
 use wasmpush_distribute::Fetched;
@@ -113,14 +113,19 @@ impl Pipeline {
                 if !slot.needs.kinds.contains(&event.kind) {
                     continue;
                 }
-                let Some(payload) = slot.filter.apply(event) else { continue };
-                let whole = payload == event.payload;
+                let changed = match slot.filter.check(event) {
+                    Pass::Drop => continue,
+                    Pass::Unchanged => None,
+                    Pass::Changed(v) => Some(v),
+                };
+                let whole = changed.is_none();
                 let text = match texts.iter().find(|(n, w, _)| whole && *w && **n == slot.needs) {
                     Some((_, _, t)) => t.clone(),
                     None => {
                         // Each generator gets its own snapshot, cut to what it
                         // asked for (Buildbot leaks keys between reporters, spec §c.3).
-                        let t = serde_json::to_string(&payload_for(&payload, &slot.needs)).unwrap_or_default();
+                        let payload = changed.as_ref().unwrap_or(&event.payload);
+                        let t = serde_json::to_string(&payload_for(payload, &slot.needs)).unwrap_or_default();
                         texts.push((&slot.needs, whole, t.clone()));
                         t
                     }

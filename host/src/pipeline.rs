@@ -74,7 +74,7 @@ impl Pipeline {
                 let limits = config.limits_for(ri, gi)?;
                 let component = &fetched[ri][gi];
                 let label = component.path.clone().unwrap_or_else(|| g.wasm.clone().into());
-                let generator = runtime.load_bytes(&component.bytes, &label, g.name.as_deref(), limits)?;
+                let generator = runtime.load_digested(&component.bytes, &component.sha256.hex(), &label, g.name.as_deref(), limits)?;
                 let wanted: Vec<_> = filter.events().into_iter().filter(|k| generator.wants(*k)).collect();
                 if wanted.is_empty() {
                     return Err(config

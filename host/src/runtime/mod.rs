@@ -135,13 +135,20 @@ impl Runtime {
     /// Like [`Runtime::load`] for bytes already in memory; `path` is only
     /// used in messages.
     pub fn load_bytes(&self, wasm: &[u8], path: &Path, name: Option<&str>, limits: Limits) -> Result<Generator, LoadError> {
+        self.load_digested(wasm, &hex::encode(Sha256::digest(wasm)), path, name, limits)
+    }
+
+    /// Like [`Runtime::load_bytes`] when the hex sha256 of `wasm` is already
+    /// known (the plugin fetcher computed it while checking the pin), so a
+    /// large component is not hashed twice at start.
+    pub fn load_digested(&self, wasm: &[u8], sha256: &str, path: &Path, name: Option<&str>, limits: Limits) -> Result<Generator, LoadError> {
         if limits.memory > self.max_memory {
             return Err(LoadError::BadInfo {
                 path: path.to_path_buf(),
                 reason: format!("memory limit {} is over the runtime's maximum of {} bytes", limits.memory, self.max_memory),
             });
         }
-        let sha256 = hex::encode(Sha256::digest(wasm));
+        let sha256 = sha256.to_string();
         let invalid = |e: wasmtime::Error| LoadError::Invalid { path: path.to_path_buf(), reason: format!("{e:#}") };
         let (component, origin) = match &self.cache {
             Some(cache) => cache.load(&self.engine, wasm, &sha256, path)?,

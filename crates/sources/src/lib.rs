@@ -9,12 +9,9 @@
 //! - [`replay`]: recorded payloads from files, for demos, tests and back-fills.
 //! - [`buildbot`]: a Buildbot master's websocket + REST API, with catch-up.
 //! - [`relay`]: an HTTP endpoint receiving Buildbot's own `HttpStatusPush` POSTs.
-//! - [`pyjson`]: Buildbot's body serialisation (`json.dumps` defaults), for
-//!   byte-for-byte comparisons.
 
 pub mod buildbot;
 pub mod event;
-pub mod pyjson;
 pub mod relay;
 pub mod replay;
 pub mod secret;

@@ -14,7 +14,8 @@ use wasmpush_sources::buildbot::assemble::{self, Ctx};
 use wasmpush_sources::buildbot::rest::{Api, RestError};
 use wasmpush_sources::buildbot::track::Tracker;
 use wasmpush_sources::buildbot::{LogContents, Needs};
-use wasmpush_sources::{EventKind, pyjson};
+use wasmpush_guest::python_json;
+use wasmpush_sources::EventKind;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/buildbot-4.3.0")
@@ -101,7 +102,7 @@ fn captures() -> Vec<Capture> {
             continue;
         }
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        assert_eq!(pyjson::dumps(&json), body, "{name}: the serialiser must reproduce Buildbot's bytes");
+        assert_eq!(python_json(&json), body, "{name}: the serialiser must reproduce Buildbot's bytes");
         out.push(Capture { name, path: rec["path"].as_str().unwrap().into(), json });
     }
     out
@@ -173,7 +174,7 @@ async fn rest_only_finished_payloads_match_captures() {
         let needs = needs_for(c);
         let got = assemble::build_payload(&api, &ctx(), id, EventKind::BuildFinished, None, &needs).await.unwrap();
         let (want, got) = (normalise(&c.json, true, true), normalise(&got, true, true));
-        assert_eq!(pyjson::dumps(&got), pyjson::dumps(&want), "{} ({} build {id})", c.name, c.path);
+        assert_eq!(python_json(&got), python_json(&want), "{} ({} build {id})", c.name, c.path);
         checked += 1;
     }
     assert_eq!(checked, 18, "captures of finished builds on /default and /full");
@@ -205,7 +206,7 @@ async fn live_payloads_from_ws_frames_match_captures() {
         for c in caps.iter().filter(|c| c.path == "/default" && c.json["buildid"] == id && c.json["complete"] == complete) {
             let got = assemble::build_payload(&api, &ctx(), id, kind, Some(&tracker), &Needs::default()).await.unwrap();
             // Byte-exact ws build fields: the build's own 12 fields come from the frame.
-            let head = |v: &Value| pyjson::dumps(&Value::Object(v.as_object().unwrap().iter().take(12).map(|(k, v)| (k.clone(), v.clone())).collect()));
+            let head = |v: &Value| python_json(&Value::Object(v.as_object().unwrap().iter().take(12).map(|(k, v)| (k.clone(), v.clone())).collect()));
             assert_eq!(head(&got), head(&c.json), "{}: build fields", c.name);
             let mut want = c.json.clone();
             // /default "new" bodies carry `steps` leaked from another reporter (spec §c.3).
@@ -218,11 +219,11 @@ async fn live_payloads_from_ws_frames_match_captures() {
                 }
                 want["properties"] = got["properties"].clone();
             }
-            if pyjson::dumps(&normalise(&got, false, false)) == pyjson::dumps(&normalise(&want, false, false)) {
+            if python_json(&normalise(&got, false, false)) == python_json(&normalise(&want, false, false)) {
                 exact_requests += 1;
             }
             let (w, g) = (normalise(&want, false, true), normalise(&got, false, true));
-            assert_eq!(pyjson::dumps(&g), pyjson::dumps(&w), "{} ({} build {id} {kind})", c.name, c.path);
+            assert_eq!(python_json(&g), python_json(&w), "{} ({} build {id} {kind})", c.name, c.path);
             checked += 1;
         }
         if kind == EventKind::BuildFinished {

@@ -20,7 +20,8 @@ use support::{Harness, Proxy, init_tracing, path_str};
 use tokio::sync::{mpsc, watch};
 use wasmpush_sources::buildbot::{self, BuildbotConfig, LogContents, Needs, Status, payload_for};
 use wasmpush_sources::relay::{RelayConfig, RelayServer};
-use wasmpush_sources::{EventKind, SourceEvent, pyjson};
+use wasmpush_guest::python_json;
+use wasmpush_sources::{EventKind, SourceEvent};
 
 type Events = Arc<Mutex<Vec<SourceEvent>>>;
 
@@ -177,11 +178,11 @@ async fn payloads_match_buildbots_default_httpstatuspush() {
         let ev = evs.iter().find(|e| e.event_id() == id).unwrap_or_else(|| panic!("no event {id}"));
         let ours = payload_for(&ev.payload, &Needs::default());
         compared += 1;
-        if pyjson::dumps(&ours) == body {
+        if python_json(&ours) == body {
             exact += 1;
             continue;
         }
-        assert_eq!(pyjson::dumps(&without_racy(&ours)), pyjson::dumps(&without_racy(&pushed)), "{id}: payload differs from Buildbot's body");
+        assert_eq!(python_json(&without_racy(&ours)), python_json(&without_racy(&pushed)), "{id}: payload differs from Buildbot's body");
     }
     assert_eq!(compared, 12);
     eprintln!("{exact}/{compared} payloads byte-identical to Buildbot's bodies; the rest differ only in buildrequest/buildset completion");
@@ -200,9 +201,9 @@ async fn payloads_match_buildbots_default_httpstatuspush() {
         let kind = if pushed["complete"] == true { EventKind::BuildFinished } else { EventKind::BuildNew };
         let id = format!("{kind}:{}", pushed["buildid"]);
         let ev = rel.iter().find(|e| e.event_id() == id).unwrap_or_else(|| panic!("relay: no event {id}"));
-        relay_exact += usize::from(pyjson::dumps(&ev.payload) == cap["body"].as_str().unwrap());
+        relay_exact += usize::from(python_json(&ev.payload) == cap["body"].as_str().unwrap());
         // Two reporters fetch at their own moment: only the racy fields may differ.
-        assert_eq!(pyjson::dumps(&without_racy(&ev.payload)), pyjson::dumps(&without_racy(&pushed)), "relay {id}");
+        assert_eq!(python_json(&without_racy(&ev.payload)), python_json(&without_racy(&pushed)), "relay {id}");
     }
     eprintln!("relay: {relay_exact}/12 bodies identical to the other reporter's, the rest differ only in completion fields");
 
@@ -213,7 +214,7 @@ async fn payloads_match_buildbots_default_httpstatuspush() {
     let content = hello["logs"][0]["content"]["content"].as_str().unwrap();
     assert!(content.contains("non-ascii: h\u{e9}llo \u{2713}"), "{content}");
     assert!(fin.payload.get("prev_build").is_some());
-    let props = pyjson::dumps(&fin.payload["properties"]);
+    let props = python_json(&fin.payload["properties"]);
     assert!(props.contains(r#""nested_json": [{"zeta": [1, 2.5, {"k": "v", "b": null}], "alpha": true, "mid": {"y": 1, "x": "\u00e9"}}, "Builder"]"#), "{props}");
     assert!(props.contains(r#""tiny_float": [1e-07, "Builder"]"#), "{props}");
     let bs = evs.iter().find(|e| e.kind == EventKind::BuildsetComplete && e.payload["builds"][0]["builder"]["name"] == "parent").unwrap();

@@ -5,7 +5,8 @@
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
 use wasmpush_sources::relay::parse::{check_content_type, kind_override, parse_body};
-use wasmpush_sources::{EventKind, pyjson};
+use wasmpush_guest::python_json;
+use wasmpush_sources::EventKind;
 
 fn leaf() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -57,12 +58,12 @@ proptest! {
 
     #[test]
     fn arbitrary_json_is_accepted_or_refused_cleanly(v in json(), forced in prop::option::of(0usize..3)) {
-        let body = pyjson::dumps(&v);
+        let body = python_json(&v);
         let forced = forced.map(|i| EventKind::ALL[i]);
         match parse_body(body.as_bytes(), forced) {
             Ok(ev) => {
                 if v.is_object() {
-                    prop_assert_eq!(pyjson::dumps(&ev.payload), body);
+                    prop_assert_eq!(python_json(&ev.payload), body);
                 }
                 if let Some(k) = forced {
                     prop_assert_eq!(ev.kind, k);
@@ -77,13 +78,13 @@ proptest! {
 
     #[test]
     fn builds_round_trip_byte_for_byte((b, complete) in build()) {
-        let body = pyjson::dumps(&b);
+        let body = python_json(&b);
         let ev = parse_body(body.as_bytes(), None).unwrap();
         prop_assert_eq!(ev.kind, if complete == Some(true) { EventKind::BuildFinished } else { EventKind::BuildNew });
-        prop_assert_eq!(pyjson::dumps(&ev.payload), body);
+        prop_assert_eq!(python_json(&ev.payload), body);
         // Pretty or compact whitespace does not change the payload.
         let compact = serde_json::to_string(&b).unwrap();
-        prop_assert_eq!(pyjson::dumps(&parse_body(compact.as_bytes(), None).unwrap().payload), pyjson::dumps(&b));
+        prop_assert_eq!(python_json(&parse_body(compact.as_bytes(), None).unwrap().payload), python_json(&b));
     }
 
     #[test]

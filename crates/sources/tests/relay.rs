@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use wasmpush_sources::relay::{RelayConfig, RelayServer};
-use wasmpush_sources::{EventKind, SourceEvent, pyjson};
+use wasmpush_guest::python_json;
+use wasmpush_sources::{EventKind, SourceEvent};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/buildbot-4.3.0/captures")
@@ -74,7 +75,7 @@ async fn relays_every_captured_buildbot_body_byte_for_byte() {
         assert_eq!(text, format!("queued {}\n", ev.event_id()));
         // A list body (BuildSetStatusGenerator) arrives as {"buildset", "builds": <the list>}.
         let relayed = if body.starts_with('[') { &ev.payload["builds"] } else { &ev.payload };
-        assert_eq!(pyjson::dumps(relayed), *body, "{name}: payload does not re-serialise to the same bytes");
+        assert_eq!(python_json(relayed), *body, "{name}: payload does not re-serialise to the same bytes");
         let parsed: serde_json::Value = serde_json::from_str(body).unwrap();
         let want = if parsed.is_array() || parsed.get("builds").is_some() {
             EventKind::BuildsetComplete

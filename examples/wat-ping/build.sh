@@ -1,19 +1,8 @@
 #!/usr/bin/env bash
-# Builds this example into <OUT_DIR>/wat-ping.wasm: hand-written core module
-# (ping.wat) -> `component embed` (attach the WIT) -> `component new`.
+# Builds this example into <OUT_DIR>/wat-ping.wasm from the hand-written core module
+# ping.wat (see scripts/toolchains/wat-component.sh).
 # Called from the repository root: bash examples/wat-ping/build.sh OUT_DIR
 set -euo pipefail
 OUT_DIR="${1:?usage: bash examples/wat-ping/build.sh OUT_DIR}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-NAME="$(basename "$HERE")"
-mkdir -p "$OUT_DIR"
-OUT_DIR="$(cd "$OUT_DIR" && pwd)"
-
-WASM_TOOLS="$(bash "$ROOT/scripts/toolchains/wasm-tools.sh")"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-"$WASM_TOOLS" component embed "$ROOT/wit" --world generator "$HERE/ping.wat" -o "$TMP/embedded.wasm"
-"$WASM_TOOLS" component new "$TMP/embedded.wasm" -o "$TMP/$NAME.wasm"
-"$WASM_TOOLS" validate --features all "$TMP/$NAME.wasm"
-mv -f "$TMP/$NAME.wasm" "$OUT_DIR/$NAME.wasm"
+exec bash "$HERE/../../scripts/toolchains/wat-component.sh" "$HERE/ping.wat" "$OUT_DIR" "$(basename "$HERE")"

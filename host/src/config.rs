@@ -78,13 +78,26 @@ pub struct RuntimeSection {
     pub max_memory: u64,
     /// Threads running generators (events of one build request stay in order).
     pub workers: usize,
+    /// Longest a worker keeps generated reports before committing them
+    /// (`"2ms"`): caps how long one slow generator holds other events'
+    /// reports, and their acknowledgements. An idle worker commits at once.
+    #[serde(with = "humantime_serde")]
+    pub commit_delay: std::time::Duration,
     /// Default limits for every generator.
     pub limits: Limits,
 }
 
 impl Default for RuntimeSection {
     fn default() -> Self {
-        RuntimeSection { cache_dir: None, cache: true, pooling: true, max_memory: 256 << 20, workers: 2, limits: Limits::default() }
+        RuntimeSection {
+            cache_dir: None,
+            cache: true,
+            pooling: true,
+            max_memory: 256 << 20,
+            workers: 2,
+            commit_delay: crate::dispatch::DEFAULT_COMMIT_DELAY,
+            limits: Limits::default(),
+        }
     }
 }
 

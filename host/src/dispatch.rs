@@ -11,6 +11,14 @@
 //! against the request policy (no credential headers, no CR/LF, no path
 //! escape) before it is enqueued; a refused report is logged with the
 //! generator and the rule, and never sent.
+//!
+//! Group commit, bounded: a worker takes what is queued (at most [`BATCH`]
+//! events) and stops taking more once `commit_delay` has passed since it
+//! started the batch, then stores every report of the batch in one durable
+//! commit, which also deletes the batch's events from the inbox. An idle
+//! worker commits at once; the bound only caps a growing batch, so a slow
+//! generator on one event delays another event's reports by at most
+//! `commit_delay` plus that one generation.
 
 use crate::pipeline::Pipeline;
 use arc_swap::ArcSwap;
@@ -19,6 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use wasmpush_delivery::{Delivery, Outgoing, check_report};
 use wasmpush_sources::SourceEvent;
 
@@ -40,34 +49,74 @@ impl DispatchStats {
     }
 }
 
+/// Default `[runtime] commit_delay`.
+pub const DEFAULT_COMMIT_DELAY: Duration = Duration::from_millis(2);
+
+/// An event for a worker, with its inbox row (deleted when its reports are
+/// committed) when it came through the inbox.
+struct Job {
+    event: SourceEvent,
+    inbox: Option<u64>,
+}
+
+/// A worker thread has died (a panic): events routed to it are not handled.
+#[derive(Debug, thiserror::Error)]
+#[error("generator worker thread {0} died; events are no longer handled")]
+pub struct WorkerDied(pub String);
+
 /// Worker threads turning events into enqueued reports.
 pub struct Dispatcher {
-    senders: Vec<SyncSender<SourceEvent>>,
+    senders: Vec<SyncSender<Job>>,
     handles: Vec<JoinHandle<()>>,
     stats: Arc<DispatchStats>,
+    died: tokio::sync::watch::Sender<Option<String>>,
+}
+
+/// Publishes the thread's death if it unwinds.
+struct Alive(String, tokio::sync::watch::Sender<Option<String>>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.1.send_replace(Some(self.0.clone()));
+        }
+    }
 }
 
 impl Dispatcher {
-    /// Starts `workers` threads (at least one).
+    /// Starts `workers` threads (at least one) with the default commit delay.
     pub fn start(pipeline: Arc<ArcSwap<Pipeline>>, delivery: Arc<Delivery>, workers: usize) -> Dispatcher {
+        Dispatcher::start_bounded(pipeline, delivery, workers, DEFAULT_COMMIT_DELAY)
+    }
+
+    /// Starts `workers` threads (at least one) committing each batch at most
+    /// `commit_delay` after it started (see the module docs).
+    pub fn start_bounded(
+        pipeline: Arc<ArcSwap<Pipeline>>,
+        delivery: Arc<Delivery>,
+        workers: usize,
+        commit_delay: Duration,
+    ) -> Dispatcher {
         let stats = Arc::new(DispatchStats::default());
+        let died = tokio::sync::watch::channel(None).0;
         let mut senders = Vec::new();
         let mut handles = Vec::new();
         for i in 0..workers.max(1) {
-            let (tx, rx) = sync_channel::<SourceEvent>(256);
+            let (tx, rx) = sync_channel::<Job>(256);
             let (pipeline, delivery, stats) = (pipeline.clone(), delivery.clone(), stats.clone());
+            let name = format!("wasmpush-gen-{i}");
+            let alive = Alive(name.clone(), died.clone());
             let handle = std::thread::Builder::new()
-                .name(format!("wasmpush-gen-{i}"))
+                .name(name)
                 .spawn(move || {
-                    // Take whatever is already queued (up to BATCH events),
-                    // generate, and store the reports in one durable commit.
-                    // No event waits for a batch to fill.
+                    let _alive = alive;
                     while let Ok(first) = rx.recv() {
-                        let mut batch = Vec::new();
-                        handle_event(&pipeline.load_full(), &stats, &first, &mut batch);
-                        for _ in 1..BATCH {
-                            let Ok(event) = rx.try_recv() else { break };
-                            handle_event(&pipeline.load_full(), &stats, &event, &mut batch);
+                        let started = Instant::now();
+                        let mut batch = Batch::default();
+                        handle_event(&pipeline.load_full(), &stats, first, &mut batch);
+                        while batch.events < BATCH && started.elapsed() < commit_delay {
+                            let Ok(job) = rx.try_recv() else { break };
+                            handle_event(&pipeline.load_full(), &stats, job, &mut batch);
                         }
                         store(&delivery, &stats, batch);
                     }
@@ -76,7 +125,16 @@ impl Dispatcher {
             senders.push(tx);
             handles.push(handle);
         }
-        Dispatcher { senders, handles, stats }
+        Dispatcher { senders, handles, stats, died }
+    }
+
+    /// Resolves with the first worker thread that died.
+    pub async fn died(&self) -> WorkerDied {
+        let mut rx = self.died.subscribe();
+        match rx.wait_for(Option::is_some).await {
+            Ok(name) => WorkerDied(name.clone().unwrap_or_default()),
+            Err(_) => std::future::pending().await,
+        }
     }
 
     /// The shared counters.
@@ -85,13 +143,22 @@ impl Dispatcher {
     }
 
     /// Queues `event` on the worker that owns its ordering key. Blocks while
-    /// that worker's queue is full (back-pressure for replays).
+    /// that worker's queue is full (back-pressure for replays). For tools
+    /// and benches; the service uses [`Dispatcher::route`].
     pub fn submit(&self, event: SourceEvent) {
+        if let Err(e) = self.route(event, None) {
+            tracing::error!("{e}");
+        }
+    }
+
+    /// Queues `event` (from inbox row `inbox`, if any) on the worker that
+    /// owns its ordering key, blocking while that worker's queue is full.
+    /// Fails if that worker has died.
+    pub fn route(&self, event: SourceEvent, inbox: Option<u64>) -> Result<(), WorkerDied> {
         let mut h = DefaultHasher::new();
         event.ordering_key().hash(&mut h);
         let i = (h.finish() % self.senders.len() as u64) as usize;
-        // A worker only stops when its sender is dropped, so this cannot fail.
-        let _ = self.senders[i].send(event);
+        self.senders[i].send(Job { event, inbox }).map_err(|_| WorkerDied(format!("wasmpush-gen-{i}")))
     }
 
     /// Waits until every submitted event has been handled.
@@ -107,24 +174,40 @@ impl Dispatcher {
 /// Most events a worker generates before storing their reports together.
 const BATCH: usize = 256;
 
-fn store(delivery: &Delivery, stats: &DispatchStats, batch: Vec<(String, Outgoing)>) {
-    if batch.is_empty() {
+/// What one worker generated since its last commit.
+#[derive(Default)]
+struct Batch {
+    events: usize,
+    /// Each report with the id of the event it came from (for errors).
+    reports: Vec<(String, Outgoing)>,
+    /// Inbox rows to delete in the commit that stores `reports`.
+    consumed: Vec<u64>,
+}
+
+fn store(delivery: &Delivery, stats: &DispatchStats, batch: Batch) {
+    if batch.reports.is_empty() && batch.consumed.is_empty() {
         return;
     }
-    let n = batch.len() as u64;
-    let (events, items): (Vec<String>, Vec<Outgoing>) = batch.into_iter().unzip();
-    match delivery.enqueue_batch(items) {
+    let n = batch.reports.len() as u64;
+    let (events, items): (Vec<String>, Vec<Outgoing>) = batch.reports.into_iter().unzip();
+    match delivery.enqueue_consuming(items, batch.consumed) {
         Ok(_) => {
             stats.reports.fetch_add(n, Ordering::Relaxed);
         }
         Err(e) => {
+            // The events stay in the inbox (the commit that would delete
+            // them failed), so a restart generates them again.
             tracing::error!(events = %events.join(","), "could not store {n} report(s) in the outbox: {e}");
-            stats.enqueue_failures.fetch_add(n, Ordering::Relaxed);
+            stats.enqueue_failures.fetch_add(n.max(1), Ordering::Relaxed);
         }
     }
 }
 
-fn handle_event(pipeline: &Pipeline, stats: &DispatchStats, event: &SourceEvent, batch: &mut Vec<(String, Outgoing)>) {
+fn handle_event(pipeline: &Pipeline, stats: &DispatchStats, job: Job, batch: &mut Batch) {
+    let Job { event, inbox } = job;
+    let event = &event;
+    batch.events += 1;
+    batch.consumed.extend(inbox);
     stats.events.fetch_add(1, Ordering::Relaxed);
     let outcome = pipeline.handle(event);
     stats.generator_failures.fetch_add(outcome.failures.len() as u64, Ordering::Relaxed);
@@ -145,6 +228,6 @@ fn handle_event(pipeline: &Pipeline, stats: &DispatchStats, event: &SourceEvent,
             headers: p.report.headers,
             path: p.report.path,
         };
-        batch.push((event.event_id(), outgoing));
+        batch.reports.push((event.event_id(), outgoing));
     }
 }

@@ -7,7 +7,7 @@
 //! then waits for delivery to settle.
 
 use crate::config::{Config, ConfigError};
-use crate::dispatch::{DispatchStats, Dispatcher};
+use crate::dispatch::{DispatchStats, Dispatcher, WorkerDied};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::plugins::Fetcher;
 use crate::runtime::{Runtime, RuntimeOptions};
@@ -16,10 +16,10 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmpush_delivery::{Delivery, DeliveryError, Stats, TargetConfig};
+use wasmpush_delivery::{Admitting, Delivery, DeliveryError, Stats, TargetConfig};
 use wasmpush_sources::buildbot::BuildbotConfig;
 use wasmpush_sources::relay::RelayConfig;
-use wasmpush_sources::{SourceEvent, replay};
+use wasmpush_sources::{Ack, SourceEvent, Submission, replay};
 
 /// Why the service could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,14 @@ pub enum ServiceError {
     Replay(#[from] replay::ReplayError),
     #[error("relay source: {0}")]
     Relay(wasmpush_sources::relay::RelayError),
+    /// A commit failed: nothing more can be stored until a restart reopens
+    /// the outbox.
+    #[error("outbox storage failed: {0}; stopping so that a restart reopens it (nothing acknowledged is lost)")]
+    Storage(String),
+    #[error(transparent)]
+    WorkerDied(#[from] WorkerDied),
+    #[error("the {kind} source stopped: {reason}")]
+    SourceStopped { kind: &'static str, reason: String },
 }
 
 /// A configured source.
@@ -79,6 +87,7 @@ pub struct Service {
     pub delivery: Arc<Delivery>,
     pub sources: Vec<SourceSpec>,
     workers: usize,
+    commit_delay: Duration,
 }
 
 /// The push options of every reporter, each checked by the delivery crate.
@@ -167,7 +176,23 @@ impl Service {
         let delivery =
             Delivery::open(&outbox, targets).await.map_err(|source| ServiceError::Delivery { path: outbox.clone(), source })?;
         let push = config.reporters.iter().map(|r| (r.name.clone(), r.push.clone())).collect();
-        Ok(Service { runtime, pipeline, push, delivery: Arc::new(delivery), sources, workers: config.runtime.workers })
+        Ok(Service { runtime, pipeline, push, delivery: Arc::new(delivery), sources, workers: config.runtime.workers, commit_delay: config.runtime.commit_delay })
+    }
+
+    /// Routes the events a crash left in the inbox (accepted, acknowledged,
+    /// not yet generated) before any new event.
+    fn recover_inbox(&self, route: &dyn Fn(SourceEvent, Option<u64>) -> Result<(), WorkerDied>) -> Result<(), ServiceError> {
+        let rows = self.delivery.inbox().map_err(|e| ServiceError::Storage(e.to_string()))?;
+        if !rows.is_empty() {
+            tracing::info!(events = rows.len(), "generating events accepted before the last stop");
+        }
+        for (seq, bytes) in rows {
+            match serde_json::from_slice::<SourceEvent>(&bytes) {
+                Ok(event) => route(event, Some(seq))?,
+                Err(e) => tracing::error!(inbox = seq, "an inbox event cannot be read ({e}); it stays in the outbox"),
+            }
+        }
+        Ok(())
     }
 
     /// Loads the generators of `config` in the background of running events
@@ -192,11 +217,30 @@ impl Service {
     /// Runs every source to its end (or until `stop` resolves), then keeps
     /// delivering for up to `settle` until nothing is pending. What is still
     /// pending then stays in the outbox for the next start.
+    ///
+    /// Accepted means durable: an event from a relay or a Buildbot master is
+    /// committed to the outbox's inbox (group commit) before its source may
+    /// acknowledge it, and leaves the inbox in the commit that stores its
+    /// reports. Events left in the inbox by a crash are generated again
+    /// first (same report ids, so nothing is stored twice). A failed commit,
+    /// a dead worker or a long-running source that stops ends the run with an
+    /// error (the process exits non-zero for a supervisor to restart it);
+    /// nothing is acknowledged that was not committed.
     pub async fn run(&self, stop: impl Future<Output = ()>, settle: Duration) -> Result<Summary, ServiceError> {
-        let dispatcher = Dispatcher::start(self.pipeline.clone(), self.delivery.clone(), self.workers);
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<SourceEvent>(1024);
+        let dispatcher = Arc::new(Dispatcher::start_bounded(
+            self.pipeline.clone(),
+            self.delivery.clone(),
+            self.workers,
+            self.commit_delay,
+        ));
+        let route = |event: SourceEvent, inbox: Option<u64>| {
+            let d = dispatcher.clone();
+            tokio::task::block_in_place(move || d.route(event, inbox))
+        };
+        self.recover_inbox(&route)?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Submission>(1024);
         let mut feeders = Vec::new();
-        let mut services = Vec::new();
+        let mut services = tokio::task::JoinSet::new();
         for source in &self.sources {
             let tx = tx.clone();
             match source {
@@ -205,7 +249,7 @@ impl Service {
                     tracing::info!(path = %path.display(), events = events.len(), "replaying recorded events");
                     feeders.push(tokio::spawn(async move {
                         for e in events {
-                            if tx.send(e).await.is_err() {
+                            if tx.send(Submission::unacknowledged(e)).await.is_err() {
                                 break;
                             }
                         }
@@ -214,30 +258,40 @@ impl Service {
                 SourceSpec::Relay(cfg) => {
                     let server = wasmpush_sources::relay::RelayServer::bind(cfg).await.map_err(ServiceError::Relay)?;
                     tracing::info!(listen = %server.local_addr(), "relay listening for Buildbot's HttpStatusPush");
-                    services.push(tokio::spawn(async move {
-                        if let Err(e) = server.serve(tx).await {
-                            tracing::error!("relay stopped: {e}");
-                        }
-                    }));
+                    services.spawn(async move { ("relay", server.serve(tx).await.map_err(|e| e.to_string())) });
                 }
                 SourceSpec::Buildbot(cfg) => {
                     let (cfg, needs) = (cfg.clone(), self.pipeline.load().needs());
                     tracing::info!(url = %cfg.url, "following a Buildbot master");
-                    services.push(tokio::spawn(async move {
-                        if let Err(e) = wasmpush_sources::buildbot::run(cfg, needs, tx).await {
-                            tracing::error!("buildbot source stopped: {e}");
-                        }
-                    }));
+                    services.spawn(async move {
+                        ("buildbot", wasmpush_sources::buildbot::run(cfg, needs, tx).await.map_err(|e| e.to_string()))
+                    });
                 }
             }
         }
         drop(tx);
-        // Route events to the workers. On stop the channel is closed (a relay
-        // then answers 503 instead of accepting what would not be handled)
-        // and what is already queued is still handled: nothing accepted is
-        // dropped. `submit` may block while a worker is busy, hence
-        // block_in_place (the service needs Tokio's multi-thread runtime).
-        let route = |event: SourceEvent| tokio::task::block_in_place(|| dispatcher.submit(event));
+        // Events to acknowledge travel through `admitted` in arrival order:
+        // each waits for its inbox commit (admissions commit in order, many
+        // per fsync), is acknowledged, then routed to its worker.
+        let (admitted_tx, mut admitted_rx) = tokio::sync::mpsc::unbounded_channel::<(SourceEvent, Admitting, Ack)>();
+        let committer = {
+            let dispatcher = dispatcher.clone();
+            tokio::spawn(async move {
+                while let Some((event, admitting, ack)) = admitted_rx.recv().await {
+                    match admitting.committed().await {
+                        Ok(seq) => {
+                            ack.committed();
+                            let d = dispatcher.clone();
+                            if let Err(e) = tokio::task::block_in_place(move || d.route(event, Some(seq))) {
+                                // Committed, so not lost: the next start generates it.
+                                tracing::error!("{e}");
+                            }
+                        }
+                        Err(e) => ack.refused(e.to_string()),
+                    }
+                }
+            })
+        };
         // Finite sources end by themselves; with any long-running source
         // the service runs until `stop`.
         let long_running = !services.is_empty();
@@ -251,12 +305,32 @@ impl Service {
         };
         tokio::pin!(all_fed, stop);
         let mut fed = false;
-        loop {
+        // On stop the channel is closed (a relay then answers 503 instead of
+        // accepting what would not be handled) and what is already queued is
+        // still handled: nothing accepted is dropped.
+        let failure = loop {
             tokio::select! {
-                event = rx.recv() => match event {
-                    Some(event) => route(event),
-                    None => break,
+                submission = rx.recv() => match submission {
+                    Some(Submission { event, ack: None }) => {
+                        if let Err(e) = route(event, None) {
+                            break Some(ServiceError::from(e));
+                        }
+                    }
+                    Some(Submission { event, ack: Some(ack) }) => match serde_json::to_vec(&event) {
+                        Ok(bytes) => {
+                            let _ = admitted_tx.send((event, self.delivery.admit(bytes), ack));
+                        }
+                        Err(e) => ack.refused(format!("cannot encode the event: {e}")),
+                    },
+                    None => break None,
                 },
+                reason = self.delivery.storage_failed() => break Some(ServiceError::Storage(reason)),
+                died = dispatcher.died() => break Some(ServiceError::from(died)),
+                Some(ended) = services.join_next(), if !fed => {
+                    let (kind, result) = ended.unwrap_or(("source", Err("its task panicked".into())));
+                    let reason = result.err().unwrap_or_else(|| "it ended".into());
+                    break Some(ServiceError::SourceStopped { kind, reason });
+                }
                 _ = &mut all_fed, if !fed => {
                     fed = true;
                     rx.close();
@@ -267,13 +341,17 @@ impl Service {
                     rx.close();
                 }
             }
+        };
+        services.abort_all();
+        while services.join_next().await.is_some() {}
+        drop(admitted_tx);
+        let _ = committer.await;
+        if let Some(failure) = failure {
+            return Err(failure);
         }
-        for s in &services {
-            s.abort();
-        }
-        for s in services {
-            let _ = s.await;
-        }
+        let Ok(dispatcher) = Arc::try_unwrap(dispatcher) else {
+            unreachable!("every other holder of the dispatcher has ended")
+        };
         let stats = tokio::task::spawn_blocking(move || dispatcher.finish()).await.unwrap_or_else(|_| Arc::new(DispatchStats::default()));
         // Deliver what is pending (including reports reloaded from the
         // outbox) until nothing is left or `settle` runs out.

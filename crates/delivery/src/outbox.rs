@@ -2,7 +2,8 @@
 //! checksummed commits) holding every report from enqueue until a 2xx.
 //!
 //! Tables: `entries` (seq → JSON metadata), `bodies` (seq → body bytes),
-//! `index` (`target \0 id` → seq, for idempotent enqueue) and `counters`.
+//! `index` (`target \0 id` → seq, for idempotent enqueue), `counters`, and
+//! `inbox` (events accepted but not yet generated, see [`INBOX`]).
 //! `seq` grows with each enqueue, so iterating `entries` gives FIFO order.
 //!
 //! The admin functions [`list`], [`retry`] and [`drop`] open the file
@@ -20,6 +21,11 @@ pub(crate) const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("en
 pub(crate) const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
 pub(crate) const INDEX: TableDefinition<&str, u64> = TableDefinition::new("index");
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// Events accepted from a source but not yet turned into reports (seq →
+/// the event, opaque bytes the host encodes). An event leaves the inbox in
+/// the same transaction that stores its reports, so after a crash every
+/// inbox row is an event to generate again.
+pub(crate) const INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("inbox");
 
 /// Errors of the outbox store.
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +223,7 @@ pub(crate) fn open_db(path: &Path) -> Result<Database, OutboxError> {
     txn.open_table(BODIES).map_err(storage)?;
     txn.open_table(INDEX).map_err(storage)?;
     txn.open_table(COUNTERS).map_err(storage)?;
+    txn.open_table(INBOX).map_err(storage)?;
     txn.commit().map_err(storage)?;
     Ok(db)
 }
@@ -229,6 +236,18 @@ pub(crate) fn load_all(db: &Database) -> Result<Vec<(u64, Meta)>, OutboxError> {
     for row in table.iter().map_err(storage)? {
         let (k, v) = row.map_err(storage)?;
         out.push((k.value(), Meta::decode(k.value(), v.value())?));
+    }
+    Ok(out)
+}
+
+/// Every inbox row (events accepted but not yet generated), oldest first.
+pub(crate) fn load_inbox(db: &Database) -> Result<Vec<(u64, Vec<u8>)>, OutboxError> {
+    let txn = db.begin_read().map_err(storage)?;
+    let table = txn.open_table(INBOX).map_err(storage)?;
+    let mut out = Vec::new();
+    for row in table.iter().map_err(storage)? {
+        let (k, v) = row.map_err(storage)?;
+        out.push((k.value(), v.value().to_vec()));
     }
     Ok(out)
 }

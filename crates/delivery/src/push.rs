@@ -99,6 +99,19 @@ pub struct Delivery {
     shared: Arc<Shared>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     db: Weak<redb::Database>,
+    /// Set by the writer on the first failed commit (see [`Delivery::storage_failed`]).
+    failed: watch::Sender<Option<String>>,
+}
+
+/// An event on its way into the inbox: [`Admitting::committed`] resolves
+/// once it is on disk. Admissions resolve in the order they were made.
+pub struct Admitting(tokio::sync::oneshot::Receiver<Result<u64, OutboxError>>);
+
+impl Admitting {
+    /// The event's inbox seq once committed (fsync'd), or why it was not.
+    pub async fn committed(self) -> Result<u64, DeliveryError> {
+        Ok(self.0.await.map_err(|_| OutboxError::Closed)??)
+    }
 }
 
 fn check_id(id: &str) -> bool {
@@ -145,7 +158,9 @@ impl Delivery {
                 shared.dispatch(seq, meta);
             }
         });
-        let (writer_tx, writer_handle) = writer::spawn(Arc::clone(&db), dispatch).map_err(DeliveryError::Thread)?;
+        let failed = watch::channel(None).0;
+        let (writer_tx, writer_handle) =
+            writer::spawn(Arc::clone(&db), dispatch, failed.clone()).map_err(DeliveryError::Thread)?;
         let shared = Arc::new(Shared {
             db: Arc::clone(&db),
             writer: writer_tx,
@@ -167,7 +182,7 @@ impl Delivery {
         for (target, n) in orphans {
             tracing::warn!(reporter = %target, pending = n, "outbox holds reports for a reporter that is not configured; they stay in the outbox");
         }
-        Ok(Delivery { shared, writer: Mutex::new(Some(writer_handle)), db: Arc::downgrade(&db) })
+        Ok(Delivery { shared, writer: Mutex::new(Some(writer_handle)), db: Arc::downgrade(&db), failed })
     }
 
     fn validate(&self, o: &Outgoing) -> Result<(), DeliveryError> {
@@ -203,12 +218,21 @@ impl Delivery {
     /// nothing (the first invalid report refuses the batch). Returns how
     /// many were new.
     pub fn enqueue_batch(&self, items: Vec<Outgoing>) -> Result<usize, DeliveryError> {
+        self.enqueue_consuming(items, Vec::new())
+    }
+
+    /// Like [`Delivery::enqueue_batch`], and deletes the inbox rows
+    /// `consumed` (the events these reports came from, see
+    /// [`Delivery::admit`]) in the same transaction: an event leaves the
+    /// inbox exactly when its reports are durable. `items` may be empty (the
+    /// events produced nothing).
+    pub fn enqueue_consuming(&self, items: Vec<Outgoing>, consumed: Vec<u64>) -> Result<usize, DeliveryError> {
         for o in &items {
             self.validate(o)?;
         }
         let n = items.len();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.shared.writer.send(Op::Enqueue { items, ack: Ack::Sync(tx) }).map_err(|_| OutboxError::Closed)?;
+        self.shared.writer.send(Op::Enqueue { items, consumed, ack: Ack::Sync(tx) }).map_err(|_| OutboxError::Closed)?;
         let inserted = rx.recv().map_err(|_| OutboxError::Closed)??;
         self.account(n, inserted);
         Ok(inserted)
@@ -221,10 +245,42 @@ impl Delivery {
         }
         let n = items.len();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.shared.writer.send(Op::Enqueue { items, ack: Ack::Async(tx) }).map_err(|_| OutboxError::Closed)?;
+        self.shared
+            .writer
+            .send(Op::Enqueue { items, consumed: Vec::new(), ack: Ack::Async(tx) })
+            .map_err(|_| OutboxError::Closed)?;
         let inserted = rx.await.map_err(|_| OutboxError::Closed)??;
         self.account(n, inserted);
         Ok(inserted)
+    }
+
+    /// Stores an accepted event (opaque bytes) in the inbox, in the next
+    /// group commit. Only once [`Admitting::committed`] resolves may the
+    /// event be acknowledged to its source. Queues it now (so admissions
+    /// commit in call order) and never blocks.
+    pub fn admit(&self, event: Vec<u8>) -> Admitting {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if let Err(std::sync::mpsc::SendError(Op::Admit { ack, .. })) = self.shared.writer.send(Op::Admit { event, ack: tx }) {
+            let _ = ack.send(Err(OutboxError::Closed));
+        }
+        Admitting(rx)
+    }
+
+    /// Every event still in the inbox (accepted, not yet generated), oldest
+    /// first: after a crash, the events to generate again.
+    pub fn inbox(&self) -> Result<Vec<(u64, Vec<u8>)>, DeliveryError> {
+        Ok(outbox::load_inbox(&self.shared.db)?)
+    }
+
+    /// Resolves when a commit has failed (disk full, I/O error), with the
+    /// reason. From then on every change is refused: the outbox must be
+    /// reopened, so the caller should stop the process with a non-zero exit.
+    pub async fn storage_failed(&self) -> String {
+        let mut rx = self.failed.subscribe();
+        match rx.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or_default(),
+            Err(_) => std::future::pending().await,
+        }
     }
 
     /// Waits until nothing is due: no request in flight and every pending

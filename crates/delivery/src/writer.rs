@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, Durability, ReadableTable};
 
-use crate::outbox::{BODIES, COUNTERS, ENTRIES, EntryState, INDEX, Meta, OutboxError, now_ms, storage};
+use crate::outbox::{BODIES, COUNTERS, ENTRIES, EntryState, INBOX, INDEX, Meta, OutboxError, now_ms, storage};
 use crate::push::Outgoing;
 
 /// Most operations applied in one transaction.
@@ -45,8 +45,12 @@ impl Ack {
 
 /// A change to the outbox.
 pub(crate) enum Op {
-    /// Insert reports (idempotent per target + id), durably.
-    Enqueue { items: Vec<Outgoing>, ack: Ack },
+    /// Insert reports (idempotent per target + id) and delete the inbox
+    /// rows `consumed` (the events they came from), durably, in one
+    /// transaction.
+    Enqueue { items: Vec<Outgoing>, consumed: Vec<u64>, ack: Ack },
+    /// Store one accepted event in the inbox, durably; answers its seq.
+    Admit { event: Vec<u8>, ack: tokio::sync::oneshot::Sender<Result<u64, OutboxError>> },
     /// Rewrite an entry's metadata (attempt count, next time, error, state).
     Update { seq: u64, meta: Box<Meta> },
     /// Delete a delivered entry.
@@ -65,15 +69,21 @@ pub(crate) type Dispatch = Box<dyn Fn(u64, &Meta) + Send>;
 pub(crate) fn spawn(
     db: Arc<Database>,
     dispatch: Dispatch,
+    failed: tokio::sync::watch::Sender<Option<String>>,
 ) -> std::io::Result<(Sender<Op>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::Builder::new()
         .name("wasmpush-outbox".into())
-        .spawn(move || run(&db, &rx, &dispatch))?;
+        .spawn(move || run(&db, &rx, &dispatch, &failed))?;
     Ok((tx, handle))
 }
 
-fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch) {
+/// After a failed commit redb answers every later call with an error
+/// (`PreviousIo`) until the database is reopened, so the writer does not
+/// pretend: the first failure is published on `failed` (the host stops with
+/// a non-zero exit and a supervisor restarts it on a fresh handle), and
+/// every later change is refused at once. Nothing waiting is acknowledged.
+fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sync::watch::Sender<Option<String>>) {
     let mut last_durable = Instant::now();
     let mut dirty = false;
     loop {
@@ -98,10 +108,14 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch) {
         }
         let durable = ops.is_empty()
             || last_durable.elapsed() >= FLUSH_EVERY
-            || ops.iter().any(|o| matches!(o, Op::Enqueue { .. } | Op::Flush { .. } | Op::Shutdown { .. }));
+            || ops.iter().any(|o| matches!(o, Op::Enqueue { .. } | Op::Admit { .. } | Op::Flush { .. } | Op::Shutdown { .. }));
         let stop = ops.iter().any(|o| matches!(o, Op::Shutdown { .. }));
-        match apply(db, &mut ops, durable) {
-            Ok(inserted) => {
+        let result = match failed.borrow().clone() {
+            Some(first) => Err(OutboxError::Storage(format!("an earlier commit failed ({first}); restart wasmpush"))),
+            None => apply(db, &mut ops, durable),
+        };
+        match result {
+            Ok((inserted, inserted_inbox)) => {
                 if durable {
                     last_durable = Instant::now();
                     dirty = false;
@@ -115,9 +129,13 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch) {
                 for (i, _, _) in &inserted {
                     counts[*i] += 1;
                 }
+                let mut admitted = inserted_inbox.into_iter();
                 for (op, n) in ops.into_iter().zip(counts) {
                     match op {
                         Op::Enqueue { ack, .. } => ack.send(Ok(n)),
+                        Op::Admit { ack, .. } => {
+                            let _ = ack.send(admitted.next().ok_or(OutboxError::Closed));
+                        }
                         Op::Flush { ack } => ack.send(Ok(0)),
                         Op::Shutdown { ack } => {
                             let _ = ack.send(());
@@ -127,11 +145,17 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch) {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "outbox commit failed; the enqueues in this batch are refused");
+                if failed.borrow().is_none() {
+                    tracing::error!(error = %e, "outbox commit failed; nothing in this batch is acknowledged");
+                    failed.send_replace(Some(e.to_string()));
+                }
                 for op in ops {
                     match op {
                         Op::Enqueue { ack, .. } | Op::Flush { ack } => {
                             ack.send(Err(OutboxError::Storage(e.to_string())));
+                        }
+                        Op::Admit { ack, .. } => {
+                            let _ = ack.send(Err(OutboxError::Storage(e.to_string())));
                         }
                         Op::Shutdown { ack } => {
                             let _ = ack.send(());
@@ -147,23 +171,37 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch) {
     }
 }
 
-/// Applies `ops` in one transaction; returns each new entry with the index
-/// of the op that inserted it.
-fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Vec<(usize, u64, Meta)>, OutboxError> {
+/// Each new outbox entry with the index of the op that inserted it, and the
+/// inbox seq of each `Admit`, in op order.
+type Applied = (Vec<(usize, u64, Meta)>, Vec<u64>);
+
+/// Applies `ops` in one transaction.
+fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, OutboxError> {
     let mut txn = db.begin_write().map_err(storage)?;
     txn.set_durability(if durable { Durability::Immediate } else { Durability::None })
         .map_err(storage)?;
     let mut inserted = Vec::new();
+    let mut admitted = Vec::new();
     {
         let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
         let mut bodies = txn.open_table(BODIES).map_err(storage)?;
         let mut index = txn.open_table(INDEX).map_err(storage)?;
         let mut counters = txn.open_table(COUNTERS).map_err(storage)?;
+        let mut inbox = txn.open_table(INBOX).map_err(storage)?;
         let mut next_seq = counters.get("next_seq").map_err(storage)?.map_or(1, |v| v.value());
+        let mut next_inbox = counters.get("next_inbox").map_err(storage)?.map_or(1, |v| v.value());
         let now = now_ms();
         for (i, op) in ops.iter_mut().enumerate() {
             match op {
-                Op::Enqueue { items, .. } => {
+                Op::Admit { event, .. } => {
+                    inbox.insert(next_inbox, event.as_slice()).map_err(storage)?;
+                    admitted.push(next_inbox);
+                    next_inbox += 1;
+                }
+                Op::Enqueue { items, consumed, .. } => {
+                    for seq in consumed.drain(..) {
+                        inbox.remove(seq).map_err(storage)?;
+                    }
                     for it in items.drain(..) {
                         let key = crate::outbox::index_key(&it.target, &it.id);
                         if index.get(key.as_str()).map_err(storage)?.is_some() {
@@ -206,7 +244,8 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Vec<(usize, u64
             }
         }
         counters.insert("next_seq", next_seq).map_err(storage)?;
+        counters.insert("next_inbox", next_inbox).map_err(storage)?;
     }
     txn.commit().map_err(storage)?;
-    Ok(inserted)
+    Ok((inserted, admitted))
 }

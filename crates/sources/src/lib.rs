@@ -15,5 +15,7 @@ pub mod event;
 pub mod relay;
 pub mod replay;
 pub mod secret;
+pub mod submit;
 
 pub use event::{EventKind, SourceEvent};
+pub use submit::{Ack, EventSender, SubmitError, Submission, acknowledge_all, submit};

@@ -25,7 +25,7 @@
 //!    finished while disconnected or stopped), then follows the stream.
 //! 2. For each `builds/N/new`, `builds/N/finished` and `buildsets/N/complete`
 //!    not yet handled it assembles the payload ([`assemble`]) for the union
-//!    of the generators' [`Needs`], sends one [`SourceEvent`] and records it
+//!    of the generators' [`Needs`], sends one [`crate::SourceEvent`] and records it
 //!    in the cursor file. The host then gives each generator
 //!    [`payload_for`]`(&event.payload, &its_needs)`: its own snapshot.
 //! 3. A REST failure (error status, garbage, timeout) retries that event
@@ -34,9 +34,10 @@
 //!    A websocket failure reconnects with backoff and catches up again.
 //!
 //! Ordering: events are handled one at a time in websocket order, so a
-//! build's `new` always precedes its `finished`. Delivery is exactly once per
-//! cursor file, as far as the host's channel: the cursor is saved right
-//! after the event is handed over.
+//! build's `new` always precedes its `finished`. Delivery is at least once:
+//! the cursor is saved only after the host has committed the event
+//! ([`crate::submit`]); a crash between the two reports the event again, with
+//! the same report ids, so the outbox de-duplicates it.
 //!
 //! Point in time: payloads reflect the master as the websocket showed it at
 //! the event ([`track`]); what the websocket did not show (e.g. during
@@ -58,12 +59,10 @@ pub mod ws;
 
 pub use needs::{LogContents, Needs, payload_for};
 
-use crate::event::SourceEvent;
 use crate::secret::{SecretError, SecretSource};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// `[[source]] type = "buildbot"` (deserialize the table without its `type`).
 #[derive(Debug, Clone, Deserialize)]
@@ -177,6 +176,9 @@ pub enum BuildbotError {
     Secret(#[from] SecretError),
     #[error("buildbot source: {0}")]
     Cursor(#[from] cursor::CursorError),
+    /// The host refused an event (storage fault): the cursor stays before it.
+    #[error("buildbot source: {0}; the cursor stays before this event")]
+    NotStored(String),
 }
 
 /// Installs rustls' `ring` provider as the process default (once; a
@@ -198,11 +200,11 @@ pub enum Status {
     Reconnecting { reason: String },
 }
 
-/// Follows the master in `config`, sending one [`SourceEvent`] per Buildbot
+/// Follows the master in `config`, sending one [`crate::SourceEvent`] per Buildbot
 /// event (kinds in `needs.kinds`) with payloads holding what `needs` asks
 /// for. Returns `Ok(())` when the receiver of `tx` is dropped, `Err` only
 /// for problems a retry cannot fix (config, credentials, state file).
-pub async fn run(config: BuildbotConfig, needs: Needs, tx: mpsc::Sender<SourceEvent>) -> Result<(), BuildbotError> {
+pub async fn run(config: BuildbotConfig, needs: Needs, tx: crate::submit::EventSender) -> Result<(), BuildbotError> {
     let (status, _) = tokio::sync::watch::channel(Status::Starting);
     run_with_status(config, needs, tx, status).await
 }
@@ -212,7 +214,7 @@ pub async fn run(config: BuildbotConfig, needs: Needs, tx: mpsc::Sender<SourceEv
 pub async fn run_with_status(
     config: BuildbotConfig,
     needs: Needs,
-    tx: mpsc::Sender<SourceEvent>,
+    tx: crate::submit::EventSender,
     status: tokio::sync::watch::Sender<Status>,
 ) -> Result<(), BuildbotError> {
     install_crypto_provider();

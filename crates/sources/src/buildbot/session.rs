@@ -10,7 +10,6 @@ use super::{BuildbotConfig, BuildbotError, Needs, StartFrom, Status};
 use crate::event::{EventKind, SourceEvent};
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 /// mq paths the source follows.
 pub(super) const PATHS: [&str; 4] = ["builds/*/*", "builds/*/properties/update", "buildrequests/*/*", "buildsets/*/*"];
@@ -44,7 +43,7 @@ pub(super) struct Source {
     ws_url: url::Url,
     rest: Rest,
     needs: Needs,
-    tx: mpsc::Sender<SourceEvent>,
+    tx: crate::submit::EventSender,
     ctx: Option<Ctx>,
     cursor: Option<Cursor>,
     tracker: Tracker,
@@ -57,7 +56,7 @@ impl Source {
         base: url::Url,
         rest: Rest,
         needs: Needs,
-        tx: mpsc::Sender<SourceEvent>,
+        tx: crate::submit::EventSender,
         status: tokio::sync::watch::Sender<Status>,
     ) -> Result<Source, BuildbotError> {
         let mut ws_url = base.join("ws").map_err(|e| BuildbotError::Config { field: "url", reason: e.to_string() })?;
@@ -339,8 +338,12 @@ impl Source {
                 }
             };
             if let Some(payload) = payload {
-                if self.tx.send(SourceEvent::new(kind, payload)).await.is_err() {
-                    return Err(End::Stopped);
+                // The cursor moves past this event only once the host has
+                // committed it: a crash before that reports it again.
+                match crate::submit::submit(&self.tx, SourceEvent::new(kind, payload)).await {
+                    Ok(()) => {}
+                    Err(crate::submit::SubmitError::Closed) => return Err(End::Stopped),
+                    Err(e @ crate::submit::SubmitError::Refused(_)) => return Err(End::Fatal(BuildbotError::NotStored(e.to_string()))),
                 }
                 tracing::debug!(event = %event_name, live, "buildbot: event sent");
             }

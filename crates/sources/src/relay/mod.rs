@@ -20,8 +20,10 @@
 //! Each POST becomes one [`SourceEvent`] sent into the host's channel; the
 //! kind is inferred from the body ([`parse::parse_body`]), or forced by the
 //! last path segment (`/buildbot/build-finished`) or the `X-Wasmpush-Event`
-//! header. The answer is `200 queued <event id>` once the event is in the
-//! channel. Anything else gets a 4xx (or 503 when the host stops taking
+//! header. The answer is `200 queued <event id>` once the host has committed the
+//! event to its durable inbox ([`crate::submit`]); a storage fault answers 503
+//! and the master's copy is the only one, so nothing is acknowledged that a
+//! crash could lose. Anything else gets a 4xx (or 503 when the host stops taking
 //! events) with a one-line `text/plain` reason, nothing is enqueued, and the
 //! server keeps serving. Checks, in order: method (405), credential (401),
 //! Content-Type (415), size (413), JSON (400), shape (422).
@@ -33,7 +35,7 @@
 
 pub mod parse;
 
-use crate::event::SourceEvent;
+use crate::submit::{EventSender, SubmitError, submit};
 use crate::secret::{Secret, SecretError, SecretSource};
 use axum::Router;
 use axum::body::Body;
@@ -48,7 +50,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 /// Default `max_body`: 8 MiB (a finished build with all log contents can be
 /// large; Buildbot's default body is ~2-10 KB).
@@ -184,7 +185,7 @@ struct Shared {
     auth: Auth,
     max_body: u64,
     enqueue_timeout: Duration,
-    tx: mpsc::Sender<SourceEvent>,
+    tx: EventSender,
 }
 
 /// A bound relay endpoint, not yet serving.
@@ -216,7 +217,7 @@ impl RelayServer {
 
     /// Serves until the receiver of `tx` is dropped (then finishes the
     /// requests in flight and returns `Ok`).
-    pub async fn serve(self, tx: mpsc::Sender<SourceEvent>) -> Result<(), RelayError> {
+    pub async fn serve(self, tx: EventSender) -> Result<(), RelayError> {
         let addr = self.local_addr();
         let closed = tx.clone();
         let shared = Arc::new(Shared { auth: self.auth, max_body: self.max_body, enqueue_timeout: self.enqueue_timeout, tx });
@@ -230,7 +231,7 @@ impl RelayServer {
 }
 
 /// Binds and serves `config` until the receiver of `tx` is dropped.
-pub async fn run(config: RelayConfig, tx: mpsc::Sender<SourceEvent>) -> Result<(), RelayError> {
+pub async fn run(config: RelayConfig, tx: EventSender) -> Result<(), RelayError> {
     RelayServer::bind(&config).await?.serve(tx).await
 }
 
@@ -286,10 +287,13 @@ async fn accept(s: &Shared, method: Method, uri: &Uri, headers: &HeaderMap, body
     let forced = parse::kind_override(uri.path(), event_header)?;
     let event = parse::parse_body(&bytes, forced)?;
     let id = event.event_id();
-    match tokio::time::timeout(s.enqueue_timeout, s.tx.send(event)).await {
+    // Held (bounded by `enqueue_timeout`) until the event is committed:
+    // Buildbot drops a report on any non-2xx, so waiting beats refusing.
+    match tokio::time::timeout(s.enqueue_timeout, submit(&s.tx, event)).await {
         Ok(Ok(())) => Ok(id),
-        Ok(Err(_)) => Err(Rejection::new(503, "not accepting events (wasmpush is shutting down)")),
-        Err(_) => Err(Rejection::new(503, "event queue full; retry later")),
+        Ok(Err(SubmitError::Closed)) => Err(Rejection::new(503, "not accepting events (wasmpush is shutting down)")),
+        Ok(Err(e @ SubmitError::Refused(_))) => Err(Rejection::new(503, e.to_string())),
+        Err(_) => Err(Rejection::new(503, "event not stored within enqueue_timeout; retry later")),
     }
 }
 

@@ -208,13 +208,19 @@ impl Selector {
     }
 }
 
+/// redb's page cache (read cache + write buffer). redb's default is 1 GiB,
+/// which a large outbox fills with report bodies that are read once per
+/// attempt: memory would grow with the outbox instead of staying bounded
+/// while a target is down. Metadata and B-tree pages are what it needs.
+const CACHE_SIZE: usize = 32 * 1024 * 1024;
+
 /// Opens (creating if needed) the outbox file and its tables.
 pub(crate) fn open_db(path: &Path) -> Result<Database, OutboxError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| OutboxError::Open { path: path.to_owned(), message: e.to_string() })?;
     }
-    let db = Database::builder().create(path).map_err(|e| match e {
+    let db = Database::builder().set_cache_size(CACHE_SIZE).create(path).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => OutboxError::InUse(path.to_owned()),
         other => OutboxError::Open { path: path.to_owned(), message: other.to_string() },
     })?;
@@ -252,17 +258,27 @@ pub(crate) fn load_inbox(db: &Database) -> Result<Vec<(u64, Vec<u8>)>, OutboxErr
     Ok(out)
 }
 
-/// One entry's metadata and body, if it still exists.
-pub(crate) fn load(db: &Database, seq: u64) -> Result<Option<(Meta, Vec<u8>)>, OutboxError> {
+/// One entry's metadata, if it still exists (the body is not read).
+pub(crate) fn load_meta(db: &Database, seq: u64) -> Result<Option<Meta>, OutboxError> {
     let txn = db.begin_read().map_err(storage)?;
     let entries = txn.open_table(ENTRIES).map_err(storage)?;
     let Some(meta) = entries.get(seq).map_err(storage)? else {
         return Ok(None);
     };
-    let meta = Meta::decode(seq, meta.value())?;
+    Meta::decode(seq, meta.value()).map(Some)
+}
+
+/// One entry's body, if the entry still exists (an entry without a body row
+/// has an empty body).
+pub(crate) fn load_body(db: &Database, seq: u64) -> Result<Option<Vec<u8>>, OutboxError> {
+    let txn = db.begin_read().map_err(storage)?;
+    let entries = txn.open_table(ENTRIES).map_err(storage)?;
+    if entries.get(seq).map_err(storage)?.is_none() {
+        return Ok(None);
+    }
     let bodies = txn.open_table(BODIES).map_err(storage)?;
     let body = bodies.get(seq).map_err(storage)?.map(|b| b.value().to_vec()).unwrap_or_default();
-    Ok(Some((meta, body)))
+    Ok(Some(body))
 }
 
 /// Makes matching entries due now, in one durable transaction: dead ones

@@ -4,6 +4,9 @@
 //! A key's worker handles its queue head until it is delivered or dead, so
 //! reports with the same key arrive in order. While the head waits for a
 //! retry, the worker holds no permit: other keys and other targets go on.
+//! Nor does it hold the body: it is read from the outbox once the worker has
+//! a permit, just before each attempt, and dropped after it, so memory does
+//! not grow with the number of reports waiting for a target that is down.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -15,7 +18,7 @@ use redb::Database;
 use tokio::sync::{Semaphore, watch};
 
 use crate::client::{Attempt, attempt};
-use crate::outbox::{EntryState, Meta, load, now_ms};
+use crate::outbox::{EntryState, Meta, load_body, load_meta, now_ms};
 use crate::resolve::ResolvedTarget;
 use crate::writer::Op;
 
@@ -135,7 +138,7 @@ async fn key_worker(shared: Arc<Shared>, runner: Arc<Runner>, key: String) {
         if *stop.borrow() {
             return;
         }
-        let (mut meta, body) = match load(&shared.db, head) {
+        let mut meta = match load_meta(&shared.db, head) {
             Ok(Some(found)) => found,
             Ok(None) => {
                 pop_head(&runner, &key); // dropped by an admin action
@@ -155,15 +158,16 @@ async fn key_worker(shared: Arc<Shared>, runner: Arc<Runner>, key: String) {
             pop_head(&runner, &key);
             continue;
         }
-        if !deliver(&shared, &runner, &mut presence, &mut stop, head, &mut meta, &body).await {
+        if !deliver(&shared, &runner, &mut presence, &mut stop, head, &mut meta).await {
             return;
         }
         pop_head(&runner, &key);
     }
 }
 
-/// Attempts `meta` until it is delivered or dead. Returns false on shutdown
-/// (the entry stays pending in the outbox).
+/// Attempts `meta` until it is delivered, dead or gone (dropped by an admin
+/// action meanwhile). Returns false on shutdown (the entry stays pending in
+/// the outbox).
 async fn deliver(
     shared: &Shared,
     runner: &Runner,
@@ -171,7 +175,6 @@ async fn deliver(
     stop: &mut watch::Receiver<bool>,
     seq: u64,
     meta: &mut Meta,
-    body: &[u8],
 ) -> bool {
     let c = &shared.counters;
     loop {
@@ -183,12 +186,31 @@ async fn deliver(
             }
             presence.set_busy(true);
         }
+        // The body is read only with a permit held and dropped with it: the
+        // workers waiting for a permit or a retry hold none.
         let outcome = tokio::select! {
             out = async {
                 let _permit = runner.permits.acquire().await;
-                attempt(&runner.client, &runner.target, &runner.name, meta, body).await
+                match load_body(&shared.db, seq) {
+                    Ok(Some(body)) => Ok(Some(attempt(&runner.client, &runner.target, &runner.name, meta, &body).await)),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                }
             } => out,
             _ = stop.wait_for(|v| *v) => return false,
+        };
+        let outcome = match outcome {
+            Ok(Some(outcome)) => outcome,
+            Ok(None) => return true, // dropped by an admin action
+            Err(e) => {
+                tracing::error!(reporter = %runner.name, seq, error = %e, "cannot read outbox entry; will try again");
+                presence.set_busy(false);
+                if !pause(stop, Duration::from_secs(1)).await {
+                    return false;
+                }
+                presence.set_busy(true);
+                continue;
+            }
         };
         meta.attempts += 1;
         let (error, retry_after) = match outcome {

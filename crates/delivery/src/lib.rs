@@ -55,6 +55,7 @@
 
 mod client;
 pub mod config;
+pub mod faults;
 pub mod outbox;
 pub mod policy;
 mod push;

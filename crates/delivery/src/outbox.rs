@@ -216,11 +216,32 @@ const CACHE_SIZE: usize = 32 * 1024 * 1024;
 
 /// Opens (creating if needed) the outbox file and its tables.
 pub(crate) fn open_db(path: &Path) -> Result<Database, OutboxError> {
+    open_db_with(path, None)
+}
+
+/// [`open_db`], with injected storage faults when `faults` is given.
+pub(crate) fn open_db_with(path: &Path, faults: Option<&crate::faults::StorageFaults>) -> Result<Database, OutboxError> {
+    let open_err = |message: String| OutboxError::Open { path: path.to_owned(), message };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| OutboxError::Open { path: path.to_owned(), message: e.to_string() })?;
+        std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
     }
-    let db = Database::builder().set_cache_size(CACHE_SIZE).create(path).map_err(|e| match e {
+    let mut builder = Database::builder();
+    builder.set_cache_size(CACHE_SIZE);
+    let db = match faults {
+        None => builder.create(path),
+        Some(faults) => {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map_err(|e| open_err(e.to_string()))?;
+            let inner = redb::backends::FileBackend::new(file).map_err(|e| open_err(e.to_string()))?;
+            builder.create_with_backend(crate::faults::FaultyFile { inner, faults: faults.clone() })
+        }
+    }
+    .map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => OutboxError::InUse(path.to_owned()),
         other => OutboxError::Open { path: path.to_owned(), message: other.to_string() },
     })?;

@@ -125,6 +125,24 @@ impl Delivery {
     /// Pending entries whose target is not configured stay in the outbox
     /// (a warning names the target). Must be called inside a Tokio runtime.
     pub async fn open(outbox_path: &Path, targets: Vec<(String, TargetConfig)>) -> Result<Delivery, DeliveryError> {
+        Delivery::open_inner(outbox_path, targets, None).await
+    }
+
+    /// [`Delivery::open`] on storage whose writes fail while `faults` says
+    /// so: for testing what a full disk does.
+    pub async fn open_with_faults(
+        outbox_path: &Path,
+        targets: Vec<(String, TargetConfig)>,
+        faults: crate::faults::StorageFaults,
+    ) -> Result<Delivery, DeliveryError> {
+        Delivery::open_inner(outbox_path, targets, Some(faults)).await
+    }
+
+    async fn open_inner(
+        outbox_path: &Path,
+        targets: Vec<(String, TargetConfig)>,
+        faults: Option<crate::faults::StorageFaults>,
+    ) -> Result<Delivery, DeliveryError> {
         let mut resolved = Vec::new();
         for (name, cfg) in targets {
             let target = cfg.resolve().map_err(|source| DeliveryError::Config { target: name.clone(), source })?;
@@ -144,7 +162,7 @@ impl Delivery {
         }
         let path = outbox_path.to_owned();
         let (db, entries) = tokio::task::spawn_blocking(move || {
-            let db = outbox::open_db(&path)?;
+            let db = outbox::open_db_with(&path, faults.as_ref())?;
             let entries = outbox::load_all(&db)?;
             Ok::<_, OutboxError>((Arc::new(db), entries))
         })

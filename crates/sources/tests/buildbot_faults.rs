@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use support::{Harness, path_str};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use wasmpush_sources::buildbot::{self, BuildbotConfig, Needs, Status};
 use wasmpush_sources::{EventKind, SourceEvent};
 
@@ -135,7 +135,8 @@ async fn rest_errors_garbage_and_timeouts_are_retried_not_dropped() {
         "retry": {"initial_ms": 100, "max_ms": 500}, "request_timeout_secs": 2, "ping_interval_secs": 30,
     }))
     .unwrap();
-    let (tx, mut rx) = mpsc::channel::<SourceEvent>(16);
+    // Acknowledged at once: a stand-in for the host's inbox commit.
+    let (tx, mut rx) = wasmpush_sources::acknowledge_all(16);
     let (st_tx, mut st) = watch::channel(Status::Starting);
     let source = tokio::spawn(buildbot::run_with_status(cfg, Needs::default(), tx, st_tx));
     tokio::time::timeout(Duration::from_secs(60), st.wait_for(|s| *s == Status::Following)).await.unwrap().unwrap();

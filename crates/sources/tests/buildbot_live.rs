@@ -17,16 +17,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{Harness, Proxy, init_tracing, path_str};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use wasmpush_sources::buildbot::{self, BuildbotConfig, LogContents, Needs, Status, payload_for};
 use wasmpush_sources::relay::{RelayConfig, RelayServer};
 use wasmpush_guest::python_json;
-use wasmpush_sources::{EventKind, SourceEvent};
+use wasmpush_sources::{EventKind, EventSender, SourceEvent};
 
 type Events = Arc<Mutex<Vec<SourceEvent>>>;
 
-fn collector() -> (mpsc::Sender<SourceEvent>, Events) {
-    let (tx, mut rx) = mpsc::channel::<SourceEvent>(64);
+/// Collects the events; acknowledges each at once (stand-in for the host's
+/// inbox commit, which these source-level tests do not run).
+fn collector() -> (EventSender, Events) {
+    let (tx, mut rx) = wasmpush_sources::acknowledge_all(64);
     let events: Events = Arc::default();
     let e2 = events.clone();
     tokio::spawn(async move {
@@ -49,7 +51,7 @@ fn config(url: &str, state: &std::path::Path, extra: serde_json::Value) -> Build
     serde_json::from_value(v).unwrap()
 }
 
-fn spawn_source(cfg: BuildbotConfig, needs: Needs, tx: mpsc::Sender<SourceEvent>) -> (tokio::task::JoinHandle<()>, watch::Receiver<Status>) {
+fn spawn_source(cfg: BuildbotConfig, needs: Needs, tx: EventSender) -> (tokio::task::JoinHandle<()>, watch::Receiver<Status>) {
     let (st_tx, st_rx) = watch::channel(Status::Starting);
     let h = tokio::spawn(async move {
         if let Err(e) = buildbot::run_with_status(cfg, needs, tx, st_tx).await {

@@ -35,7 +35,8 @@ async fn start(auth: serde_json::Value, max_body: u64) -> (String, mpsc::Receive
         serde_json::from_value(serde_json::json!({"listen": "127.0.0.1:0", "auth": auth, "max_body": max_body})).unwrap();
     let server = RelayServer::bind(&cfg).await.unwrap();
     let url = format!("http://{}", server.local_addr());
-    let (tx, rx) = mpsc::channel(256);
+    // Acknowledged at once: a stand-in for the host's inbox commit.
+    let (tx, rx) = wasmpush_sources::acknowledge_all(256);
     let task = tokio::spawn(async move { server.serve(tx).await.unwrap() });
     (url, rx, task)
 }

@@ -131,8 +131,9 @@ impl Dispatcher {
     /// Resolves with the first worker thread that died.
     pub async fn died(&self) -> WorkerDied {
         let mut rx = self.died.subscribe();
-        match rx.wait_for(Option::is_some).await {
-            Ok(name) => WorkerDied(name.clone().unwrap_or_default()),
+        let name = rx.wait_for(Option::is_some).await.map(|n| n.clone().unwrap_or_default());
+        match name {
+            Ok(name) => WorkerDied(name),
             Err(_) => std::future::pending().await,
         }
     }

@@ -16,6 +16,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use wasmpush_delivery::faults::StorageFaults;
 use wasmpush_delivery::{Admitting, Delivery, DeliveryError, Stats, TargetConfig};
 use wasmpush_sources::buildbot::BuildbotConfig;
 use wasmpush_sources::relay::RelayConfig;
@@ -160,6 +161,12 @@ pub fn sources(config: &Config) -> Result<Vec<SourceSpec>, ConfigError> {
 impl Service {
     /// Loads the generators and opens the outbox. Must run inside Tokio.
     pub async fn start(config: &Config) -> Result<Service, ServiceError> {
+        Service::start_with_faults(config, None).await
+    }
+
+    /// [`Service::start`] on an outbox whose writes fail while `faults`
+    /// says so (tests of what a full disk does).
+    pub async fn start_with_faults(config: &Config, faults: Option<StorageFaults>) -> Result<Service, ServiceError> {
         let targets = targets(config)?;
         let sources = sources(config)?;
         let runtime = Arc::new(Runtime::new(&RuntimeOptions {
@@ -173,10 +180,23 @@ impl Service {
         if let Some(dir) = outbox.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| ServiceError::OutboxDir { path: dir.to_path_buf(), source })?;
         }
-        let delivery =
-            Delivery::open(&outbox, targets).await.map_err(|source| ServiceError::Delivery { path: outbox.clone(), source })?;
+        let delivery = match faults {
+            None => Delivery::open(&outbox, targets).await,
+            Some(faults) => Delivery::open_with_faults(&outbox, targets, faults).await,
+        }
+        .map_err(|source| ServiceError::Delivery { path: outbox.clone(), source })?;
         let push = config.reporters.iter().map(|r| (r.name.clone(), r.push.clone())).collect();
         Ok(Service { runtime, pipeline, push, delivery: Arc::new(delivery), sources, workers: config.runtime.workers, commit_delay: config.runtime.commit_delay })
+    }
+
+    /// Closes the outbox cleanly once nothing else holds it (a later
+    /// [`Service::start`] on the same config can then open it again).
+    pub async fn shutdown(self) {
+        let Service { delivery, pipeline, .. } = self;
+        drop(pipeline);
+        if let Ok(d) = Arc::try_unwrap(delivery) {
+            d.shutdown().await;
+        }
     }
 
     /// Routes the events a crash left in the inbox (accepted, acknowledged,

@@ -10,7 +10,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -21,23 +20,6 @@ use wasmpush::receiver::Receiver;
 /// POSTs per round.
 const N: usize = 1200;
 const CLIENTS: usize = 16;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn config(dir: &std::path::Path, relay: u16, target: u16) -> std::path::PathBuf {
-    let text = format!(
-        "[[source]]\ntype = \"relay\"\nlisten = \"127.0.0.1:{relay}\"\nauth = {{ type = \"none\" }}\n\
-         [outbox]\npath = \"outbox.redb\"\n[runtime]\ncache_dir = \"cache\"\n\
-         [[reporter]]\nname = \"target\"\nserver_url = \"http://127.0.0.1:{target}/hook\"\nretry_schedule = [\"200ms\"]\nretry_jitter = 0.0\nmax_attempts = 100000\n\
-         [[reporter.generator]]\nwasm = {:?}\nkind = \"build-start-end\"\n",
-        common::generator("buildbot-json").to_str().unwrap()
-    );
-    let p = dir.join("relay.toml");
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 fn start(cfg: &std::path::Path, relay: u16) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_wasmpush"))
@@ -54,20 +36,6 @@ fn start(cfg: &std::path::Path, relay: u16) -> Child {
     child
 }
 
-/// One HTTP/1.1 POST; the status code, or None if the connection failed.
-fn post(port: u16, body: &str) -> Option<u16> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    let req = format!(
-        "POST /buildbot/build-finished HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).ok()?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).ok()?;
-    resp.split(' ').nth(1)?.parse().ok()
-}
-
 /// A tiny deterministic generator for kill moments (printed, so a failing
 /// round can be rerun with the same seed).
 fn next(seed: &mut u64) -> u64 {
@@ -79,36 +47,28 @@ fn next(seed: &mut u64) -> u64 {
 
 #[test]
 fn sigkill_never_loses_an_acknowledged_relay_post() {
-    let capture: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap(),
-    )
-    .unwrap();
-    let base: serde_json::Value = serde_json::from_str(capture["body_raw"].as_str().unwrap()).unwrap();
     let mut seed: u64 = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_2026);
     println!("seed {seed}");
     for round in 0..3 {
         let kill_after = 150 + (next(&mut seed) % 600) as usize;
         let dir = tempfile::tempdir().unwrap();
-        let (relay, target) = (free_port(), free_port()); // nothing listens on `target`: it is down
-        let cfg = config(dir.path(), relay, target);
+        let (relay, target) = (common::free_port(), common::free_port()); // nothing listens on `target`: it is down
+        let cfg = common::relay_config(dir.path(), relay, target, "200ms");
         let mut child = start(&cfg, relay);
 
         let acked: Arc<Mutex<Vec<i64>>> = Arc::default();
         let (sent, killed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
         let clients: Vec<_> = (0..CLIENTS)
             .map(|c| {
-                let (acked, sent, killed, base) = (acked.clone(), sent.clone(), killed.clone(), base.clone());
+                let (acked, sent, killed) = (acked.clone(), sent.clone(), killed.clone());
                 std::thread::spawn(move || {
                     for i in (c..N).step_by(CLIENTS) {
                         if killed.load(Ordering::SeqCst) {
                             break;
                         }
                         let buildid = 10_000 * (round + 1) + i as i64;
-                        let mut b = base.clone();
-                        b["buildid"] = buildid.into();
-                        b["buildrequestid"] = buildid.into();
                         sent.fetch_add(1, Ordering::SeqCst);
-                        if post(relay, &b.to_string()).is_some_and(|s| (200..300).contains(&s)) {
+                        if common::post(relay, "/buildbot/build-finished", &common::build_body(buildid)).is_some_and(|s| (200..300).contains(&s)) {
                             acked.lock().unwrap().push(buildid);
                         }
                     }

@@ -295,8 +295,9 @@ impl Delivery {
     /// reopened, so the caller should stop the process with a non-zero exit.
     pub async fn storage_failed(&self) -> String {
         let mut rx = self.failed.subscribe();
-        match rx.wait_for(Option::is_some).await {
-            Ok(reason) => reason.clone().unwrap_or_default(),
+        let reason = rx.wait_for(Option::is_some).await.map(|r| r.clone().unwrap_or_default());
+        match reason {
+            Ok(reason) => reason,
             Err(_) => std::future::pending().await,
         }
     }

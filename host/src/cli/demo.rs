@@ -72,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "\nsummary: {} events, {} reports, {} generator failures (contained), {} refused, {} delivered, {} pending, {} dead",
             summary.events, summary.reports, summary.generator_failures, summary.refused, d.sent, d.pending, d.dead
         );
-        super::run::shutdown(service).await;
+        service.shutdown().await;
         if got as u64 != summary.reports || d.pending > 0 || d.dead > 0 {
             bail!("the receiver got {got} of {} reports", summary.reports);
         }

@@ -53,19 +53,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             summary.events, summary.reports, summary.generator_failures, summary.refused, d.sent, d.pending, d.dead
         );
         if let Ok(service) = std::sync::Arc::try_unwrap(service) {
-            shutdown(service).await;
+            service.shutdown().await;
         }
         Ok(if summary.enqueue_failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     })
-}
-
-/// Closes the outbox cleanly.
-pub async fn shutdown(service: Service) {
-    let Service { delivery, pipeline, .. } = service;
-    drop(pipeline);
-    if let Ok(d) = std::sync::Arc::try_unwrap(delivery) {
-        d.shutdown().await;
-    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

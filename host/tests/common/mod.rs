@@ -27,3 +27,54 @@ pub fn captures() -> Vec<(String, serde_json::Value)> {
         .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()))
         .collect()
 }
+
+/// A free TCP port on 127.0.0.1 (nothing listens on it once returned).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One plain HTTP/1.1 POST of a JSON body, as Buildbot's HttpStatusPush
+/// sends it; the status code, or None if the connection failed.
+pub fn post(port: u16, path: &str, body: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60))).ok()?;
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    resp.split(' ').nth(1)?.parse().ok()
+}
+
+/// A recorded finished-build body (capture 082) with `buildid` and
+/// `buildrequestid` set to `buildid`: one distinct build per call.
+pub fn build_body(buildid: i64) -> String {
+    static BASE: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let base = BASE.get_or_init(|| {
+        let capture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap()).unwrap();
+        serde_json::from_str(capture["body_raw"].as_str().unwrap()).unwrap()
+    });
+    let mut b = base.clone();
+    b["buildid"] = buildid.into();
+    b["buildrequestid"] = buildid.into();
+    b.to_string()
+}
+
+/// A config with a relay on `relay` (no auth) and one reporter running the
+/// default-body generator against `target`, retrying every `retry`.
+pub fn relay_config(dir: &Path, relay: u16, target: u16, retry: &str) -> PathBuf {
+    let text = format!(
+        "[[source]]\ntype = \"relay\"\nlisten = \"127.0.0.1:{relay}\"\nauth = {{ type = \"none\" }}\n\
+         [outbox]\npath = \"outbox.redb\"\n[runtime]\ncache_dir = \"cache\"\n\
+         [[reporter]]\nname = \"target\"\nserver_url = \"http://127.0.0.1:{target}/hook\"\nretry_schedule = [\"{retry}\"]\nretry_jitter = 0.0\nmax_attempts = 100000\n\
+         [[reporter.generator]]\nwasm = {:?}\nkind = \"build-start-end\"\n",
+        generator("buildbot-json").to_str().unwrap()
+    );
+    let p = dir.join("relay.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}

@@ -116,11 +116,7 @@ pub fn write_config(dir: &Path, text: &str) -> Result<Config> {
 
 /// Stops delivery and closes the outbox (as `wasmpush run` does on exit).
 pub async fn shutdown(service: Service) {
-    let Service { delivery, pipeline, .. } = service;
-    drop(pipeline);
-    if let Ok(d) = Arc::try_unwrap(delivery) {
-        d.shutdown().await;
-    }
+    service.shutdown().await;
 }
 
 /// What every cell shares: the Tokio runtime delivery runs on, the

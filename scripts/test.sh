@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+cargo fmt --all --check   # style: rustfmt.toml (max_width 120)
 bash scripts/build-generators.sh
 echo "generators built in $(( $(date +%s) - start ))s" >&2
 cargo test --no-fail-fast
 echo "tests finished in $(( $(date +%s) - start ))s" >&2
+cargo clippy --workspace --all-targets -- -D warnings
+echo "clippy finished in $(( $(date +%s) - start ))s" >&2

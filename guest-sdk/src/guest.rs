@@ -167,7 +167,8 @@ impl Event {
 
     /// The payload as a typed buildset with its builds, for `buildset-complete`.
     pub fn buildset(&self) -> Result<BuildsetEvent, Error> {
-        serde_json::from_str(&self.payload).map_err(|e| Error::new(format!("payload is not a Buildbot buildset event: {e}")))
+        serde_json::from_str(&self.payload)
+            .map_err(|e| Error::new(format!("payload is not a Buildbot buildset event: {e}")))
     }
 
     /// The last value configured for `key`, if any.

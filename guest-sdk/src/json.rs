@@ -110,7 +110,10 @@ mod tests {
 
     #[test]
     fn separators_and_order_match_python() {
-        assert_eq!(roundtrip(r#"{"b":1,"a":[1,2,{"z":null,"y":true}]}"#), r#"{"b": 1, "a": [1, 2, {"z": null, "y": true}]}"#);
+        assert_eq!(
+            roundtrip(r#"{"b":1,"a":[1,2,{"z":null,"y":true}]}"#),
+            r#"{"b": 1, "a": [1, 2, {"z": null, "y": true}]}"#
+        );
     }
 
     #[test]
@@ -123,7 +126,10 @@ mod tests {
 
     #[test]
     fn numbers_keep_their_text() {
-        assert_eq!(roundtrip("[1, 1.5, 1e+16, 1.5e-05, -0.0, 12345678901234567890123]"), "[1, 1.5, 1e+16, 1.5e-05, -0.0, 12345678901234567890123]");
+        assert_eq!(
+            roundtrip("[1, 1.5, 1e+16, 1.5e-05, -0.0, 12345678901234567890123]"),
+            "[1, 1.5, 1e+16, 1.5e-05, -0.0, 12345678901234567890123]"
+        );
         assert_eq!(python_json(&serde_json::json!([1e16, 2.5e-7])), "[1e+16, 2.5e-07]");
     }
 }

@@ -30,7 +30,9 @@ pub mod payload;
 
 pub use guest::{Error, Event, EventKind, Info, Level, LogContents, Needs, Report, log};
 pub use json::{python_json, python_json_bytes};
-pub use payload::{Build, BuildRequest, Builder, Buildset, BuildsetEvent, Log, LogChunk, Properties, Results, SourceStamp, Step};
+pub use payload::{
+    Build, BuildRequest, Builder, Buildset, BuildsetEvent, Log, LogChunk, Properties, Results, SourceStamp, Step,
+};
 /// Ordered JSON values, re-exported so generators need no direct serde_json dependency.
 pub use serde_json::{self, Map, Value, json};
 
@@ -92,9 +94,7 @@ pub mod __private {
         G::info().into()
     }
 
-    pub fn generate<G: Generator>(
-        event: bindings::Event,
-    ) -> Result<Option<bindings::Report>, bindings::GenerateError> {
+    pub fn generate<G: Generator>(event: bindings::Event) -> Result<Option<bindings::Report>, bindings::GenerateError> {
         let event = Event::from(event);
         match G::generate(&event) {
             Ok(report) => Ok(report.map(Into::into)),

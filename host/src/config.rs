@@ -146,7 +146,8 @@ impl Config {
     /// Reads and parses `path`. Semantic checks happen when the pieces are
     /// built (generators loaded, filters validated, targets opened).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Config::parse(&text, path, &base)
     }
@@ -154,14 +155,18 @@ impl Config {
     /// Parses config text; `path` is for messages, `base_dir` resolves
     /// relative paths.
     pub fn parse(text: &str, path: &Path, base_dir: &Path) -> Result<Config, ConfigError> {
-        let mut config: Config =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().replace('\n', " ") })?;
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })?;
         config.base_dir = base_dir.to_path_buf();
         config.path = path.to_path_buf();
         let mut names = std::collections::HashSet::new();
         for (i, r) in config.reporters.iter().enumerate() {
             if !names.insert(r.name.clone()) {
-                return Err(config.invalid(&format!("reporter[{i}].name"), format!("duplicate reporter name {:?}", r.name)));
+                return Err(
+                    config.invalid(&format!("reporter[{i}].name"), format!("duplicate reporter name {:?}", r.name))
+                );
             }
             if r.generators.is_empty() {
                 return Err(config.invalid(&format!("reporter {:?}", r.name), "has no [[reporter.generator]]".into()));
@@ -207,9 +212,12 @@ impl Config {
         }
         let mut merged = toml::Table::try_from(&self.runtime.limits).unwrap_or_default();
         merged.extend(gen_cfg.limits.clone());
-        toml::Value::Table(merged)
-            .try_into()
-            .map_err(|e: toml::de::Error| self.invalid(&format!("reporter {:?} generator {g} limits", self.reporters[r].name), e.message().to_string()))
+        toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
+            self.invalid(
+                &format!("reporter {:?} generator {g} limits", self.reporters[r].name),
+                e.message().to_string(),
+            )
+        })
     }
 }
 
@@ -223,7 +231,9 @@ pub fn settings_pairs(settings: &toml::Table) -> Result<Vec<(String, String)>, S
                 toml::Value::Integer(i) => i.to_string(),
                 toml::Value::Float(f) => f.to_string(),
                 toml::Value::Boolean(b) => b.to_string(),
-                other => return Err(format!("setting {k:?} must be a string, number or boolean, not {}", other.type_str())),
+                other => {
+                    return Err(format!("setting {k:?} must be a string, number or boolean, not {}", other.type_str()));
+                }
             };
             Ok((k.clone(), s))
         })

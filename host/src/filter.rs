@@ -69,7 +69,9 @@ impl Mode {
 /// A filter setting that Buildbot would reject.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
-    #[error("unknown mode {0:?} (expected change, failing, passing, problem, warnings, exception, cancelled, or the strings \"all\"/\"warnings\")")]
+    #[error(
+        "unknown mode {0:?} (expected change, failing, passing, problem, warnings, exception, cancelled, or the strings \"all\"/\"warnings\")"
+    )]
     UnknownMode(String),
     #[error("mode \"all\" cannot be used inside a list")]
     AllInList,
@@ -155,9 +157,10 @@ impl Filter {
             }
             Some(ModeSpec::One(s)) if s == "warnings" => vec![Mode::Failing, Mode::Warnings],
             Some(ModeSpec::One(s)) => vec![Mode::parse(s)?],
-            Some(ModeSpec::Many(list)) => {
-                list.iter().map(|s| if s == "all" { Err(FilterError::AllInList) } else { Mode::parse(s) }).collect::<Result<_, _>>()?
-            }
+            Some(ModeSpec::Many(list)) => list
+                .iter()
+                .map(|s| if s == "all" { Err(FilterError::AllInList) } else { Mode::parse(s) })
+                .collect::<Result<_, _>>()?,
         };
         Ok(Filter {
             kind: spec.kind,
@@ -201,7 +204,9 @@ impl Filter {
         let keep = |ok: bool| if ok { Pass::Unchanged } else { Pass::Drop };
         let Some(obj) = event.payload.as_object() else { return Pass::Drop };
         match self.kind {
-            GeneratorKind::BuildStatus => keep(self.by_props(obj) && (event.kind == EventKind::BuildNew || self.by_results(obj))),
+            GeneratorKind::BuildStatus => {
+                keep(self.by_props(obj) && (event.kind == EventKind::BuildNew || self.by_results(obj)))
+            }
             GeneratorKind::BuildStartEnd => keep(self.by_props(obj)),
             GeneratorKind::BuildsetCombined => Pass::Unchanged,
             GeneratorKind::Buildset => {

@@ -12,8 +12,8 @@ use crate::config::{Config, ConfigError, settings_pairs};
 use crate::filter::{Filter, Pass};
 use crate::runtime::{GenerateError, Generator, LoadError, Report, Runtime};
 use sha2::{Digest, Sha256};
-use wasmpush_distribute::Fetched;
 use std::sync::Arc;
+use wasmpush_distribute::Fetched;
 use wasmpush_sources::SourceEvent;
 use wasmpush_sources::buildbot::{Needs, payload_for};
 
@@ -68,17 +68,31 @@ impl Pipeline {
         for (ri, r) in config.reporters.iter().enumerate() {
             let mut slots = Vec::new();
             for (gi, g) in r.generators.iter().enumerate() {
-                let field = format!("reporter {:?} generator {}", r.name, g.name.clone().unwrap_or_else(|| gi.to_string()));
+                let field =
+                    format!("reporter {:?} generator {}", r.name, g.name.clone().unwrap_or_else(|| gi.to_string()));
                 let filter = Filter::new(&g.filter).map_err(|e| config.invalid(&field, e.to_string()))?;
                 let settings = settings_pairs(&g.settings).map_err(|e| config.invalid(&field, e))?;
                 let limits = config.limits_for(ri, gi)?;
                 let component = &fetched[ri][gi];
                 let label = component.path.clone().unwrap_or_else(|| g.wasm.clone().into());
-                let generator = runtime.load_digested(&component.bytes, &component.sha256.hex(), &label, g.name.as_deref(), limits)?;
+                let generator = runtime.load_digested(
+                    &component.bytes,
+                    &component.sha256.hex(),
+                    &label,
+                    g.name.as_deref(),
+                    limits,
+                )?;
                 let wanted: Vec<_> = filter.events().into_iter().filter(|k| generator.wants(*k)).collect();
                 if wanted.is_empty() {
                     return Err(config
-                        .invalid(&field, format!("generator {:?} handles none of the events its kind reports ({:?})", generator.name(), filter.events()))
+                        .invalid(
+                            &field,
+                            format!(
+                                "generator {:?} handles none of the events its kind reports ({:?})",
+                                generator.name(),
+                                filter.events()
+                            ),
+                        )
                         .into());
                 }
                 let mut needs = generator.info().needs.clone();

@@ -23,7 +23,8 @@ use crate::config::{Config, ConfigError};
 use serde::Deserialize;
 use std::path::PathBuf;
 use wasmpush_distribute::{
-    FetchOptions, Fetched, Freshness, LoadError, LoadPolicy, PublicKey, RegistryAuth, Sha256, Store, TrustedKeys, GeneratorSource,
+    FetchOptions, Fetched, Freshness, GeneratorSource, LoadError, LoadPolicy, PublicKey, RegistryAuth, Sha256, Store,
+    TrustedKeys,
 };
 
 /// `[plugins]`: where components come from and what they must prove.
@@ -68,23 +69,34 @@ impl Fetcher {
             None => Store::default_dir().unwrap_or_else(|| std::env::temp_dir().join("wasmpush-plugins")),
         };
         let store = Store::open(&dir).map_err(|e| PluginError::Store { path: dir.clone(), message: e.to_string() })?;
-        let mut options = FetchOptions { plain_http_registries: p.plain_http_registries.clone(), ..FetchOptions::default() };
+        let mut options =
+            FetchOptions { plain_http_registries: p.plain_http_registries.clone(), ..FetchOptions::default() };
         options.freshness = match p.freshness.as_deref() {
             None | Some("refresh") => Freshness::Refresh,
             Some("prefer-cache") => Freshness::PreferCache,
             Some("offline") => Freshness::Offline,
-            Some(other) => return Err(invalid("freshness", format!("{other:?} is not refresh, prefer-cache or offline")).into()),
+            Some(other) => {
+                return Err(invalid("freshness", format!("{other:?} is not refresh, prefer-cache or offline")).into());
+            }
         };
         if let Some(ca) = &p.ca_file {
             let path = config.resolve(ca);
-            options.extra_roots_pem.push(std::fs::read(&path).map_err(|e| invalid("ca_file", format!("{}: {e}", path.display())))?);
+            options
+                .extra_roots_pem
+                .push(std::fs::read(&path).map_err(|e| invalid("ca_file", format!("{}: {e}", path.display())))?);
         }
-        let env = |field: &str, name: &str| std::env::var(name).map_err(|_| invalid(field, format!("environment variable {name} is not set")));
+        let env = |field: &str, name: &str| {
+            std::env::var(name).map_err(|_| invalid(field, format!("environment variable {name} is not set")))
+        };
         options.registry_auth = match (&p.username_env, &p.password_env, &p.token_env) {
             (Some(u), Some(pw), None) => RegistryAuth::Basic(env("username_env", u)?, env("password_env", pw)?),
             (None, None, Some(t)) => RegistryAuth::Bearer(env("token_env", t)?),
             (None, None, None) => RegistryAuth::Anonymous,
-            _ => return Err(invalid("username_env", "give username_env with password_env, or token_env alone".into()).into()),
+            _ => {
+                return Err(
+                    invalid("username_env", "give username_env with password_env, or token_env alone".into()).into()
+                );
+            }
         };
         let trusted = if p.require_signature.is_empty() {
             None
@@ -108,9 +120,13 @@ impl Fetcher {
     pub async fn fetch(&self, config: &Config, r: usize, g: usize) -> Result<Fetched, PluginError> {
         let gen_cfg = &config.reporters[r].generators[g];
         let field = format!("reporter {:?} generator {g} wasm", config.reporters[r].name);
-        let source = GeneratorSource::parse(&gen_cfg.wasm).map_err(|e| config.invalid(&field, e.to_string()))?.resolve_relative(&config.base_dir);
+        let source = GeneratorSource::parse(&gen_cfg.wasm)
+            .map_err(|e| config.invalid(&field, e.to_string()))?
+            .resolve_relative(&config.base_dir);
         let sha256 = match &gen_cfg.sha256 {
-            Some(pin) => Some(Sha256::parse(pin).map_err(|e| config.invalid(&format!("{field} sha256"), e.to_string()))?),
+            Some(pin) => {
+                Some(Sha256::parse(pin).map_err(|e| config.invalid(&format!("{field} sha256"), e.to_string()))?)
+            }
             None => None,
         };
         let policy = LoadPolicy { sha256, trusted_keys: self.trusted.clone() };

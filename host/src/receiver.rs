@@ -65,7 +65,10 @@ impl Receiver {
                 let received = Received {
                     method: method.to_string(),
                     path: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
-                    headers: headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
+                    headers: headers
+                        .iter()
+                        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                        .collect(),
                     body: body.to_vec(),
                 };
                 let responder = state.respond.lock().expect("receiver lock").clone();

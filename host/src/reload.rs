@@ -46,7 +46,12 @@ pub async fn reload_now(service: &Service, config_path: &Path, live: Config) -> 
 
 /// Runs until the future is dropped: reloads on SIGHUP and whenever a
 /// watched file changes (checked every `interval`).
-pub async fn watch(service: &Service, config_path: &Path, mut live: Config, interval: Duration) -> std::convert::Infallible {
+pub async fn watch(
+    service: &Service,
+    config_path: &Path,
+    mut live: Config,
+    interval: Duration,
+) -> std::convert::Infallible {
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let mut seen = fingerprint(&watched(&live));
     loop {

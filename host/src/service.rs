@@ -117,7 +117,9 @@ fn resolve_files(table: &mut toml::Table, config: &Config, top: bool) {
             toml::Value::String(s) if (top && matches!(key.as_str(), "cert" | "key")) || key.ends_with("_file") => {
                 *s = config.resolve(s.as_ref()).to_string_lossy().into_owned();
             }
-            toml::Value::Table(inner) if matches!(key.as_str(), "auth" | "headers") || inner.keys().any(|k| k.ends_with("_file")) => {
+            toml::Value::Table(inner)
+                if matches!(key.as_str(), "auth" | "headers") || inner.keys().any(|k| k.ends_with("_file")) =>
+            {
                 resolve_files(inner, config, false)
             }
             _ => {}
@@ -143,7 +145,10 @@ pub fn sources(config: &Config) -> Result<Vec<SourceSpec>, ConfigError> {
             let parse_err = |e: toml::de::Error| config.invalid(&field, e.message().to_string());
             match kind.as_str() {
                 "replay" => {
-                    let path = rest.get("path").and_then(|p| p.as_str()).ok_or_else(|| config.invalid(&field, "replay needs `path`".into()))?;
+                    let path = rest
+                        .get("path")
+                        .and_then(|p| p.as_str())
+                        .ok_or_else(|| config.invalid(&field, "replay needs `path`".into()))?;
                     if let Some(extra) = rest.keys().find(|k| k.as_str() != "path") {
                         return Err(config.invalid(&field, format!("unknown key `{extra}` for a replay source")));
                     }
@@ -152,7 +157,8 @@ pub fn sources(config: &Config) -> Result<Vec<SourceSpec>, ConfigError> {
                 "relay" => Ok(SourceSpec::Relay(toml::Value::Table(rest).try_into().map_err(parse_err)?)),
                 "buildbot" => Ok(SourceSpec::Buildbot(toml::Value::Table(rest).try_into().map_err(parse_err)?)),
                 "" => Err(config.invalid(&format!("source[{i}]"), "missing `type` (replay, relay or buildbot)".into())),
-                other => Err(config.invalid(&field, format!("unknown source type {other:?} (expected replay, relay or buildbot)"))),
+                other => Err(config
+                    .invalid(&field, format!("unknown source type {other:?} (expected replay, relay or buildbot)"))),
             }
         })
         .collect()
@@ -174,11 +180,13 @@ impl Service {
             pooling: config.runtime.pooling,
             max_memory: config.runtime.max_memory,
         })?);
-        let fetched = Fetcher::new(config).map_err(PipelineError::from)?.fetch_all(config).await.map_err(PipelineError::from)?;
+        let fetched =
+            Fetcher::new(config).map_err(PipelineError::from)?.fetch_all(config).await.map_err(PipelineError::from)?;
         let pipeline = Arc::new(ArcSwap::from_pointee(Pipeline::build(config, &runtime, &fetched)?));
         let outbox = config.outbox_path();
         if let Some(dir) = outbox.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| ServiceError::OutboxDir { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| ServiceError::OutboxDir { path: dir.to_path_buf(), source })?;
         }
         let delivery = match faults {
             None => Delivery::open(&outbox, targets).await,
@@ -186,7 +194,15 @@ impl Service {
         }
         .map_err(|source| ServiceError::Delivery { path: outbox.clone(), source })?;
         let push = config.reporters.iter().map(|r| (r.name.clone(), r.push.clone())).collect();
-        Ok(Service { runtime, pipeline, push, delivery: Arc::new(delivery), sources, workers: config.runtime.workers, commit_delay: config.runtime.commit_delay })
+        Ok(Service {
+            runtime,
+            pipeline,
+            push,
+            delivery: Arc::new(delivery),
+            sources,
+            workers: config.runtime.workers,
+            commit_delay: config.runtime.commit_delay,
+        })
     }
 
     /// Closes the outbox cleanly once nothing else holds it (a later
@@ -201,7 +217,10 @@ impl Service {
 
     /// Routes the events a crash left in the inbox (accepted, acknowledged,
     /// not yet generated) before any new event.
-    fn recover_inbox(&self, route: &dyn Fn(SourceEvent, Option<u64>) -> Result<(), WorkerDied>) -> Result<(), ServiceError> {
+    fn recover_inbox(
+        &self,
+        route: &dyn Fn(SourceEvent, Option<u64>) -> Result<(), WorkerDied>,
+    ) -> Result<(), ServiceError> {
         let rows = self.delivery.inbox().map_err(|e| ServiceError::Storage(e.to_string()))?;
         if !rows.is_empty() {
             tracing::info!(events = rows.len(), "generating events accepted before the last stop");
@@ -222,13 +241,21 @@ impl Service {
     /// error says why. Reporters and their push options cannot change
     /// without a restart (the outbox keeps reports per reporter).
     pub async fn reload(&self, config: &Config) -> Result<(), ServiceError> {
-        let push: Vec<(String, toml::Table)> = config.reporters.iter().map(|r| (r.name.clone(), r.push.clone())).collect();
+        let push: Vec<(String, toml::Table)> =
+            config.reporters.iter().map(|r| (r.name.clone(), r.push.clone())).collect();
         if push != self.push {
-            return Err(config.invalid("reporter", "reporters or their push options changed: restart wasmpush to apply that".into()).into());
+            return Err(config
+                .invalid("reporter", "reporters or their push options changed: restart wasmpush to apply that".into())
+                .into());
         }
-        let fetched = Fetcher::new(config).map_err(PipelineError::from)?.fetch_all(config).await.map_err(PipelineError::from)?;
+        let fetched =
+            Fetcher::new(config).map_err(PipelineError::from)?.fetch_all(config).await.map_err(PipelineError::from)?;
         let next = Pipeline::build(config, &self.runtime, &fetched)?;
-        let names: Vec<String> = next.reporters.iter().flat_map(|r| r.slots.iter().map(|s| format!("{}@{}", s.generator.name(), &s.generator.sha256()[..12]))).collect();
+        let names: Vec<String> = next
+            .reporters
+            .iter()
+            .flat_map(|r| r.slots.iter().map(|s| format!("{}@{}", s.generator.name(), &s.generator.sha256()[..12])))
+            .collect();
         self.pipeline.store(Arc::new(next));
         tracing::info!(generators = %names.join(", "), "reloaded generators");
         Ok(())
@@ -372,7 +399,9 @@ impl Service {
         let Ok(dispatcher) = Arc::try_unwrap(dispatcher) else {
             unreachable!("every other holder of the dispatcher has ended")
         };
-        let stats = tokio::task::spawn_blocking(move || dispatcher.finish()).await.unwrap_or_else(|_| Arc::new(DispatchStats::default()));
+        let stats = tokio::task::spawn_blocking(move || dispatcher.finish())
+            .await
+            .unwrap_or_else(|_| Arc::new(DispatchStats::default()));
         // Deliver what is pending (including reports reloaded from the
         // outbox) until nothing is left or `settle` runs out.
         let deadline = tokio::time::Instant::now() + settle;

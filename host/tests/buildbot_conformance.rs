@@ -52,7 +52,10 @@ impl Drop for Cleanup {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = Command::new(&self.py).arg(common::repo().join("tests/buildbot/harness.py")).args(["stop", "--dir", self.run_dir.to_str().unwrap()]).output();
+        let _ = Command::new(&self.py)
+            .arg(common::repo().join("tests/buildbot/harness.py"))
+            .args(["stop", "--dir", self.run_dir.to_str().unwrap()])
+            .output();
     }
 }
 
@@ -114,8 +117,13 @@ fn wasmpush_matches_buildbots_own_push_for_every_build_and_event() {
     let state = harness(
         &py,
         &[
-            "start", "--dir", run_dir.to_str().unwrap(), "--capture-out", capture.to_str().unwrap(),
-            "--reporter", &format!("relay=http://relay:s3cret@127.0.0.1:{relay_port}/relay"),
+            "start",
+            "--dir",
+            run_dir.to_str().unwrap(),
+            "--capture-out",
+            capture.to_str().unwrap(),
+            "--reporter",
+            &format!("relay=http://relay:s3cret@127.0.0.1:{relay_port}/relay"),
         ],
     );
     let mut cleanup = Cleanup { py: py.clone(), run_dir: run_dir.clone(), children: Vec::new() };
@@ -133,7 +141,8 @@ fn wasmpush_matches_buildbots_own_push_for_every_build_and_event() {
     std::thread::sleep(Duration::from_secs(2));
 
     let builds = harness(&py, &["run-builds", "--dir", run_dir.to_str().unwrap()]);
-    let results: Vec<i64> = builds["builds"].as_array().unwrap().iter().map(|b| b["results"].as_i64().unwrap()).collect();
+    let results: Vec<i64> =
+        builds["builds"].as_array().unwrap().iter().map(|b| b["results"].as_i64().unwrap()).collect();
     for r in [0, 1, 2, 4, 6] {
         assert!(results.contains(&r), "the builds cover result {r}: {results:?}");
     }
@@ -141,10 +150,15 @@ fn wasmpush_matches_buildbots_own_push_for_every_build_and_event() {
     let expected = results.len() + results.iter().filter(|r| **r <= 2).count();
     let deadline = Instant::now() + Duration::from_secs(120);
     let captures = loop {
-        let captures: Vec<Value> =
-            std::fs::read_to_string(&capture).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let captures: Vec<Value> = std::fs::read_to_string(&capture)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         let count = |p: &str| captures.iter().filter(|c| c["path"] == p).count();
-        if (count("/default") >= expected && count("/wasmpush") >= expected && count("/relayed") >= expected) || Instant::now() > deadline {
+        if (count("/default") >= expected && count("/wasmpush") >= expected && count("/relayed") >= expected)
+            || Instant::now() > deadline
+        {
             break captures;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -153,8 +167,16 @@ fn wasmpush_matches_buildbots_own_push_for_every_build_and_event() {
     let relayed = bodies(&captures, "/relayed");
     let followed = bodies(&captures, "/wasmpush");
     assert_eq!(default.len(), expected, "Buildbot's own pushes");
-    assert_eq!(relayed.keys().collect::<Vec<_>>(), default.keys().collect::<Vec<_>>(), "relay: same (build, event) pairs");
-    assert_eq!(followed.keys().collect::<Vec<_>>(), default.keys().collect::<Vec<_>>(), "buildbot source: same (build, event) pairs");
+    assert_eq!(
+        relayed.keys().collect::<Vec<_>>(),
+        default.keys().collect::<Vec<_>>(),
+        "relay: same (build, event) pairs"
+    );
+    assert_eq!(
+        followed.keys().collect::<Vec<_>>(),
+        default.keys().collect::<Vec<_>>(),
+        "buildbot source: same (build, event) pairs"
+    );
     let (mut relay_same, mut follow_same, mut follow_exact) = (0, 0, 0);
     for (key, body) in &default {
         assert_eq!(&relayed[key], body, "relay {key:?}: byte-identical");
@@ -166,7 +188,10 @@ fn wasmpush_matches_buildbots_own_push_for_every_build_and_event() {
         }
     }
     // Non-ASCII made it through as Buildbot escapes it.
-    assert!(default.values().any(|b| b.contains("\\u00e9") || b.contains("\\u2713")), "the properties include non-ASCII text");
+    assert!(
+        default.values().any(|b| b.contains("\\u00e9") || b.contains("\\u2713")),
+        "the properties include non-ASCII text"
+    );
     println!(
         "conformance: {relay_same}/{} relay pairs byte-identical; {follow_same}/{} buildbot-source pairs identical \
          ({follow_exact} byte-identical including completion fields); {:.0}s",

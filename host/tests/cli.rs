@@ -6,11 +6,19 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn wasmpush(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wasmpush")).args(args).env("XDG_CACHE_HOME", cache).env("RUST_LOG", "info").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_wasmpush"))
+        .args(args)
+        .env("XDG_CACHE_HOME", cache)
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap()
 }
 
 fn payload_file(dir: &Path, capture: &str) -> (std::path::PathBuf, String) {
-    let c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures").join(capture)).unwrap()).unwrap();
+    let c: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures").join(capture)).unwrap(),
+    )
+    .unwrap();
     let raw = c["body_raw"].as_str().unwrap().to_string();
     let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&raw).unwrap()).unwrap();
     let p = dir.join(capture);
@@ -23,7 +31,15 @@ fn render_prints_the_exact_body_and_metadata_on_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let (payload, raw) = payload_file(dir.path(), "082.json");
     let gen_path = common::generator("buildbot-json");
-    let args = ["render", "--generator", gen_path.to_str().unwrap(), "--event", "build-finished", "--payload", payload.to_str().unwrap()];
+    let args = [
+        "render",
+        "--generator",
+        gen_path.to_str().unwrap(),
+        "--event",
+        "build-finished",
+        "--payload",
+        payload.to_str().unwrap(),
+    ];
     let out = wasmpush(&args, dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), raw);
@@ -41,7 +57,15 @@ fn render_with_settings_and_no_report() {
     let dir = tempfile::tempdir().unwrap();
     let (payload, _) = payload_file(dir.path(), "082.json");
     let chat = common::generator("chat-message");
-    let base = ["render", "--generator", chat.to_str().unwrap(), "--event", "build-finished", "--payload", payload.to_str().unwrap()];
+    let base = [
+        "render",
+        "--generator",
+        chat.to_str().unwrap(),
+        "--event",
+        "build-finished",
+        "--payload",
+        payload.to_str().unwrap(),
+    ];
     let out = wasmpush(&[&base[..], &["--set", "channel=#ci"]].concat(), dir.path());
     assert!(out.status.success());
     let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -59,7 +83,17 @@ fn render_failures_are_one_clear_line() {
     let (payload, _) = payload_file(dir.path(), "082.json");
     let hostile = common::generator("hostile");
     let out = wasmpush(
-        &["render", "--generator", hostile.to_str().unwrap(), "--event", "build-new", "--payload", payload.to_str().unwrap(), "--set", "mode=panic"],
+        &[
+            "render",
+            "--generator",
+            hostile.to_str().unwrap(),
+            "--event",
+            "build-new",
+            "--payload",
+            payload.to_str().unwrap(),
+            "--set",
+            "mode=panic",
+        ],
         dir.path(),
     );
     assert!(!out.status.success());
@@ -70,17 +104,45 @@ fn render_failures_are_one_clear_line() {
 
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{\"buildid\": ").unwrap();
-    let out = wasmpush(&["render", "--generator", hostile.to_str().unwrap(), "--event", "build-new", "--payload", bad.to_str().unwrap()], dir.path());
+    let out = wasmpush(
+        &[
+            "render",
+            "--generator",
+            hostile.to_str().unwrap(),
+            "--event",
+            "build-new",
+            "--payload",
+            bad.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.trim_end().ends_with("EOF while parsing a value at line 1 column 12"), "{stderr}");
     assert!(stderr.contains(&format!("error: payload {} is not valid JSON", bad.display())), "{stderr}");
     assert_eq!(stderr.lines().filter(|l| l.starts_with("error:")).count(), 1);
 
-    let out = wasmpush(&["render", "--generator", "/nonexistent.wasm", "--event", "build-new", "--payload", payload.to_str().unwrap()], dir.path());
-    assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), "error: generator /nonexistent.wasm: cannot read the file: No such file or directory (os error 2)");
+    let out = wasmpush(
+        &["render", "--generator", "/nonexistent.wasm", "--event", "build-new", "--payload", payload.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: generator /nonexistent.wasm: cannot read the file: No such file or directory (os error 2)"
+    );
 
-    let out = wasmpush(&["render", "--generator", hostile.to_str().unwrap(), "--event", "build-started", "--payload", payload.to_str().unwrap()], dir.path());
+    let out = wasmpush(
+        &[
+            "render",
+            "--generator",
+            hostile.to_str().unwrap(),
+            "--event",
+            "build-started",
+            "--payload",
+            payload.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown event kind \"build-started\""));
 }
@@ -109,7 +171,10 @@ fn check_lists_generators_and_rejects_bad_configs() {
     assert!(!out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
-        format!("error: config {}: reporter \"s\" generator 0: `builders` and `tags` cannot be used together", cfg.display())
+        format!(
+            "error: config {}: reporter \"s\" generator 0: `builders` and `tags` cannot be used together",
+            cfg.display()
+        )
     );
 
     std::fs::write(&cfg, "[[reporter]]\nname = 3\n").unwrap();
@@ -130,11 +195,19 @@ fn outbox_list_retry_and_drop() {
     std::fs::copy(&payload, &events).unwrap();
     let json = common::generator("buildbot-json");
     let write = |with_source: bool| {
-        let source = if with_source { format!("[[source]]\ntype = \"replay\"\npath = {:?}\n", events.to_str().unwrap()) } else { String::new() };
+        let source = if with_source {
+            format!("[[source]]\ntype = \"replay\"\npath = {:?}\n", events.to_str().unwrap())
+        } else {
+            String::new()
+        };
         let cfg = dir.path().join("wasmpush.toml");
         std::fs::write(
             &cfg,
-            format!("{source}[[reporter]]\nname = \"t\"\nserver_url = \"{}/hook\"\n[[reporter.generator]]\nwasm = {:?}\n", receiver.url(), json.to_str().unwrap()),
+            format!(
+                "{source}[[reporter]]\nname = \"t\"\nserver_url = \"{}/hook\"\n[[reporter.generator]]\nwasm = {:?}\n",
+                receiver.url(),
+                json.to_str().unwrap()
+            ),
         )
         .unwrap();
         cfg
@@ -149,7 +222,13 @@ fn outbox_list_retry_and_drop() {
     let listing = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success());
     assert_eq!(listing.lines().count(), 1, "{listing}");
-    assert!(listing.contains(" dead msg_") && listing.contains("target=t") && listing.contains("generator=buildbot-json") && listing.contains("422"), "{listing}");
+    assert!(
+        listing.contains(" dead msg_")
+            && listing.contains("target=t")
+            && listing.contains("generator=buildbot-json")
+            && listing.contains("422"),
+        "{listing}"
+    );
     let id = listing.split_whitespace().nth(2).unwrap().to_string();
 
     // Retry it with the target fixed, no source: it is delivered.
@@ -191,7 +270,10 @@ fn check_warns_about_literal_secrets() {
     let out = wasmpush(&["check", cfg.to_str().unwrap()], dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("reporter s -> https://x.invalid/") || stdout.contains("reporter s -> https://x.invalid"), "{stdout}");
+    assert!(
+        stdout.contains("reporter s -> https://x.invalid/") || stdout.contains("reporter s -> https://x.invalid"),
+        "{stdout}"
+    );
     assert!(stdout.contains("warning:") && stdout.contains("auth"), "{stdout}");
     assert!(!stdout.contains("hunter2-literal"), "the secret itself is never printed: {stdout}");
 }
@@ -223,7 +305,10 @@ fn pinned_digest_mismatch_is_refused_before_compiling() {
     assert!(!out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        format!("error: generator {}: sha256 mismatch: the config pins sha256:{wrong} but the component is sha256:{actual}; refusing to load it", json.display())
+        format!(
+            "error: generator {}: sha256 mismatch: the config pins sha256:{wrong} but the component is sha256:{actual}; refusing to load it",
+            json.display()
+        )
     );
     // Refused before compiling: nothing was written to the compiled-component cache.
     let compiled = std::fs::read_dir(fresh.join("wasmpush"))
@@ -240,7 +325,13 @@ fn hostile_reports_are_refused_and_nothing_is_sent() {
     let (payload, _) = payload_file(dir.path(), "082.json");
     let hostile = common::generator("hostile");
     let mut cfg = format!("[[source]]\ntype = \"replay\"\npath = {:?}\n", payload.to_str().unwrap());
-    for (mode, path) in [("set-authorization", ""), ("crlf-header", ""), ("path-escape", "../../admin"), ("path-escape", "//evil.example/x"), ("path-escape", "https://evil.example/")] {
+    for (mode, path) in [
+        ("set-authorization", ""),
+        ("crlf-header", ""),
+        ("path-escape", "../../admin"),
+        ("path-escape", "//evil.example/x"),
+        ("path-escape", "https://evil.example/"),
+    ] {
         cfg.push_str(&format!(
             "[[reporter]]\nname = \"{mode}{}\"\nserver_url = \"{}/hooks/buildbot\"\n[[reporter.generator]]\nwasm = {:?}\nsettings = {{ mode = \"{mode}\", path = \"{path}\" }}\n",
             path.len(),

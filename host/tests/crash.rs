@@ -14,8 +14,10 @@ use wasmpush::receiver::Receiver;
 const N: usize = 5000;
 
 fn events(path: &std::path::Path) {
-    let capture: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap()).unwrap();
+    let capture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap(),
+    )
+    .unwrap();
     let base: serde_json::Value = serde_json::from_str(capture["body_raw"].as_str().unwrap()).unwrap();
     let mut out = String::new();
     for i in 0..N {
@@ -23,7 +25,10 @@ fn events(path: &std::path::Path) {
         // 500 build requests with a new and a finished event each... of 4 builds.
         b["buildid"] = (1000 + i).into();
         b["buildrequestid"] = (i % 1000).into();
-        out.push_str(&serde_json::json!({"kind": if i % 2 == 0 { "build-new" } else { "build-finished" }, "payload": b}).to_string());
+        out.push_str(
+            &serde_json::json!({"kind": if i % 2 == 0 { "build-new" } else { "build-finished" }, "payload": b})
+                .to_string(),
+        );
         out.push('\n');
     }
     std::fs::write(path, out).unwrap();
@@ -43,7 +48,10 @@ fn config(dir: &std::path::Path, port: u16, with_source: bool) -> std::path::Pat
 }
 
 fn run(cfg: &std::path::Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wasmpush")).args(["run", cfg.to_str().unwrap(), "--settle", "60s"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmpush"))
+        .args(["run", cfg.to_str().unwrap(), "--settle", "60s"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -89,7 +97,8 @@ fn sigkill_mid_burst_loses_no_report() {
 
     // Restart with no source: exactly what the outbox held arrives.
     run(&config(dir.path(), port, false));
-    let drained: HashSet<String> = receiver.received().iter().map(|r| r.header("webhook-id").unwrap().to_string()).collect();
+    let drained: HashSet<String> =
+        receiver.received().iter().map(|r| r.header("webhook-id").unwrap().to_string()).collect();
     assert_eq!(drained, pending_ids, "every stored report is delivered after the crash");
 
     // Replay again with the target up: every report arrives.
@@ -109,7 +118,11 @@ fn sigkill_mid_burst_loses_no_report() {
             }
         }
     }
-    println!("sent {N}, received {} ({} distinct, {duplicates} duplicates with the same webhook-id)", received.len(), bodies.len());
+    println!(
+        "sent {N}, received {} ({} distinct, {duplicates} duplicates with the same webhook-id)",
+        received.len(),
+        bodies.len()
+    );
     assert_eq!(bodies.len(), N, "every report arrived");
     let left = wasmpush_delivery::outbox::list(&dir.path().join("outbox.redb")).unwrap();
     assert!(left.is_empty(), "outbox empty at the end: {left:?}");

@@ -68,7 +68,9 @@ fn sigkill_never_loses_an_acknowledged_relay_post() {
                         }
                         let buildid = 10_000 * (round + 1) + i as i64;
                         sent.fetch_add(1, Ordering::SeqCst);
-                        if common::post(relay, "/buildbot/build-finished", &common::build_body(buildid)).is_some_and(|s| (200..300).contains(&s)) {
+                        if common::post(relay, "/buildbot/build-finished", &common::build_body(buildid))
+                            .is_some_and(|s| (200..300).contains(&s))
+                        {
                             acked.lock().unwrap().push(buildid);
                         }
                     }
@@ -77,7 +79,11 @@ fn sigkill_never_loses_an_acknowledged_relay_post() {
             .collect();
         let t = Instant::now();
         while acked.lock().unwrap().len() < kill_after {
-            assert!(t.elapsed() < Duration::from_secs(120), "round {round}: only {} POSTs acknowledged", acked.lock().unwrap().len());
+            assert!(
+                t.elapsed() < Duration::from_secs(120),
+                "round {round}: only {} POSTs acknowledged",
+                acked.lock().unwrap().len()
+            );
             std::thread::sleep(Duration::from_millis(1));
         }
         child.kill().unwrap(); // SIGKILL, mid-burst: clients are still posting

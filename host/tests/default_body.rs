@@ -30,7 +30,10 @@ fn every_captured_json_object_body_is_reproduced_byte_for_byte() {
         // Kind as a replay would infer it from the body.
         let event = replay::parse(std::path::Path::new(&file), raw).unwrap().remove(0);
         let compact = serde_json::to_string(&value).unwrap();
-        assert_ne!(compact, raw, "{file}: the host's payload text must differ from the wire body for this test to mean anything");
+        assert_ne!(
+            compact, raw,
+            "{file}: the host's payload text must differ from the wire body for this test to mean anything"
+        );
         let report = g.generate(event.kind, &compact, &[]).unwrap().unwrap();
         assert_eq!(String::from_utf8(report.body).unwrap(), raw, "{file}");
         assert_eq!(report.content_type, "application/json");

@@ -16,7 +16,9 @@ use wasmpush::service::{Service, ServiceError};
 use wasmpush_delivery::faults::StorageFaults;
 
 async fn post(port: u16, buildid: i64) -> Option<u16> {
-    tokio::task::spawn_blocking(move || common::post(port, "/buildbot/build-finished", &common::build_body(buildid))).await.unwrap()
+    tokio::task::spawn_blocking(move || common::post(port, "/buildbot/build-finished", &common::build_body(buildid)))
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,7 +53,8 @@ async fn a_full_disk_answers_503_stops_the_run_and_a_restart_delivers_every_200(
     faults.fail_writes(true);
     let answer = post(relay, 41).await;
     assert_eq!(answer, Some(503), "an event that cannot be committed is refused, not acknowledged");
-    let ended = tokio::time::timeout(Duration::from_secs(10), run).await.expect("the run stops on a storage fault").unwrap();
+    let ended =
+        tokio::time::timeout(Duration::from_secs(10), run).await.expect("the run stops on a storage fault").unwrap();
     match ended {
         Err(ServiceError::Storage(reason)) => assert!(reason.contains("no space left"), "{reason}"),
         other => panic!("expected a storage error, got {other:?}"),
@@ -67,10 +70,24 @@ async fn a_full_disk_answers_503_stops_the_run_and_a_restart_delivers_every_200(
     let service = std::sync::Arc::new(service);
     let run = tokio::spawn({
         let service = service.clone();
-        async move { service.run(async { let _ = stop_rx.await; }, Duration::from_secs(5)).await.map(|_| ()) }
+        async move {
+            service
+                .run(
+                    async {
+                        let _ = stop_rx.await;
+                    },
+                    Duration::from_secs(5),
+                )
+                .await
+                .map(|_| ())
+        }
     });
     let delivered = || -> HashSet<i64> {
-        receiver.received().iter().map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["buildid"].as_i64().unwrap()).collect()
+        receiver
+            .received()
+            .iter()
+            .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["buildid"].as_i64().unwrap())
+            .collect()
     };
     let t = Instant::now();
     while !acknowledged.is_subset(&delivered()) && t.elapsed() < Duration::from_secs(60) {

@@ -12,7 +12,12 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn wasmpush(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wasmpush")).args(args).current_dir(dir).env("XDG_CACHE_HOME", dir.join("cache")).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_wasmpush"))
+        .args(args)
+        .current_dir(dir)
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .output()
+        .unwrap()
 }
 
 fn ok(out: &Output) -> String {
@@ -76,7 +81,13 @@ struct Registry {
 impl Registry {
     fn start() -> Registry {
         if !Path::new("/usr/bin/docker-registry").exists() {
-            let install = || Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "docker-registry"]).stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+            let install = || {
+                Command::new("apt-get")
+                    .args(["install", "-y", "--no-install-recommends", "docker-registry"])
+                    .stdout(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
             if !install() {
                 let _ = Command::new("apt-get").arg("update").stdout(Stdio::null()).status();
                 assert!(install(), "apt-get install docker-registry failed");
@@ -91,7 +102,13 @@ impl Registry {
             format!("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n  secret: test\n", dir.path().join("data").display()),
         )
         .unwrap();
-        let child = Command::new("/usr/bin/docker-registry").arg("serve").arg(&cfg).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let child = Command::new("/usr/bin/docker-registry")
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let start = Instant::now();
         while std::net::TcpStream::connect(&addr).is_err() {
             assert!(start.elapsed() < Duration::from_secs(20), "docker-registry did not start");
@@ -121,7 +138,12 @@ fn push_to_a_registry_pin_run_and_reuse_offline() {
     assert!(before.contains("stamped     no"), "{before}");
     ok(&wasmpush(d, &["stamp", "gen.wasm", "--author", "CI team <ci@example.invalid>"]));
     let after = ok(&wasmpush(d, &["inspect", "gen.wasm"]));
-    assert!(after.contains("\"name\":\"buildbot-json\"") && after.contains("CI team") && after.contains("exports describe and generate"), "{after}");
+    assert!(
+        after.contains("\"name\":\"buildbot-json\"")
+            && after.contains("CI team")
+            && after.contains("exports describe and generate"),
+        "{after}"
+    );
 
     let reference = format!("oci://{addr}/wasmpush/buildbot-json:v1");
     let pushed = ok(&wasmpush(d, &["push", "gen.wasm", &reference, "--plain-http", &addr]));
@@ -132,8 +154,10 @@ fn push_to_a_registry_pin_run_and_reuse_offline() {
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
-    let capture: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap()).unwrap();
+    let capture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap(),
+    )
+    .unwrap();
     std::fs::write(d.join("event.json"), capture["body_raw"].as_str().unwrap()).unwrap();
     let config = |pin: &str| {
         format!(

@@ -26,7 +26,8 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     let mut out = Vec::new();
-    let mut examples: Vec<PathBuf> = std::fs::read_dir(common::repo().join("examples")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut examples: Vec<PathBuf> =
+        std::fs::read_dir(common::repo().join("examples")).unwrap().map(|e| e.unwrap().path()).collect();
     examples.sort();
     for ex in examples {
         let Ok(entries) = std::fs::read_dir(ex.join("expected")) else { continue };
@@ -63,7 +64,8 @@ fn cache_dir() -> &'static Path {
 }
 
 fn runtime() -> Runtime {
-    Runtime::new(&RuntimeOptions { cache_dir: Some(cache_dir().join("wasmpush")), ..RuntimeOptions::default() }).unwrap()
+    Runtime::new(&RuntimeOptions { cache_dir: Some(cache_dir().join("wasmpush")), ..RuntimeOptions::default() })
+        .unwrap()
 }
 
 fn load(rt: &Runtime, example: &str, limits: Limits) -> Generator {
@@ -71,13 +73,16 @@ fn load(rt: &Runtime, example: &str, limits: Limits) -> Generator {
 }
 
 fn expected_meta(case: &Case) -> serde_json::Value {
-    std::fs::read_to_string(case.dir.join("report.json")).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(serde_json::Value::Null)
+    std::fs::read_to_string(case.dir.join("report.json"))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(serde_json::Value::Null)
 }
 
 #[test]
 fn every_language_produces_its_expected_reports() {
     let all = cases();
-    let languages: std::collections::BTreeSet<&str> = all.iter().map(|c| c.example.split('-').next().unwrap()).collect();
+    let languages: std::collections::BTreeSet<&str> =
+        all.iter().map(|c| c.example.split('-').next().unwrap()).collect();
     for lang in ["python", "js", "c", "wat"] {
         assert!(languages.contains(lang), "no expected cases for a {lang} example");
     }
@@ -87,13 +92,19 @@ fn every_language_produces_its_expected_reports() {
         let g = load(&rt, &case.example, Limits::default());
         let payload = std::fs::read_to_string(case.dir.join("payload.json")).unwrap();
         let payload = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&payload).unwrap()).unwrap();
-        let got = g.generate(case.kind, &payload, &case.settings).unwrap_or_else(|e| panic!("{}/{}: {e}", case.example, case.name));
+        let got = g
+            .generate(case.kind, &payload, &case.settings)
+            .unwrap_or_else(|e| panic!("{}/{}: {e}", case.example, case.name));
         let label = format!("{}/{}", case.example, case.name);
         if case.dir.join("no-report").exists() {
             assert!(got.is_none(), "{label}: expected no report, got {got:?}");
         } else {
             let r = got.unwrap_or_else(|| panic!("{label}: no report"));
-            assert_eq!(String::from_utf8_lossy(&r.body), std::fs::read_to_string(case.dir.join("body")).unwrap(), "{label}");
+            assert_eq!(
+                String::from_utf8_lossy(&r.body),
+                std::fs::read_to_string(case.dir.join("body")).unwrap(),
+                "{label}"
+            );
             let meta = expected_meta(case);
             if !meta.is_null() {
                 assert_eq!(r.content_type, meta["content_type"].as_str().unwrap(), "{label}");
@@ -113,11 +124,14 @@ fn every_example_works_through_the_running_host() {
         let dir = tempfile::tempdir().unwrap();
         let rt = tokio::runtime::Runtime::new().unwrap();
         let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
-        let payload: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case.dir.join("payload.json")).unwrap()).unwrap();
+        let payload: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(case.dir.join("payload.json")).unwrap()).unwrap();
         let events = dir.path().join("events.jsonl");
-        std::fs::write(&events, serde_json::json!({"kind": case.kind.as_str(), "payload": payload}).to_string()).unwrap();
+        std::fs::write(&events, serde_json::json!({"kind": case.kind.as_str(), "payload": payload}).to_string())
+            .unwrap();
         let kind = if case.kind == EventKind::BuildsetComplete { "buildset-combined" } else { "build-start-end" };
-        let settings: Vec<String> = case.settings.iter().map(|(k, v)| format!("{k} = {}", toml::Value::String(v.clone()))).collect();
+        let settings: Vec<String> =
+            case.settings.iter().map(|(k, v)| format!("{k} = {}", toml::Value::String(v.clone()))).collect();
         let config = format!(
             "[[source]]\ntype = \"replay\"\npath = {events:?}\n[outbox]\npath = \"outbox.redb\"\n[runtime]\ncache_dir = {cache:?}\n\
              [[reporter]]\nname = \"r\"\nserver_url = \"{url}/{ex}\"\n[[reporter.generator]]\nwasm = {wasm:?}\nkind = \"{kind}\"\nsettings = {{ {settings} }}\n",
@@ -130,7 +144,10 @@ fn every_example_works_through_the_running_host() {
         );
         let cfg = dir.path().join("wasmpush.toml");
         std::fs::write(&cfg, config).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmpush")).args(["run", cfg.to_str().unwrap(), "--settle", "10s"]).output().unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmpush"))
+            .args(["run", cfg.to_str().unwrap(), "--settle", "10s"])
+            .output()
+            .unwrap();
         let label = format!("{}/{}", case.example, case.name);
         assert!(out.status.success(), "{label}: {}", String::from_utf8_lossy(&out.stderr));
         let received = receiver.received();
@@ -140,7 +157,11 @@ fn every_example_works_through_the_running_host() {
         }
         assert_eq!(received.len(), 1, "{label}: {}", String::from_utf8_lossy(&out.stdout));
         let r = &received[0];
-        assert_eq!(String::from_utf8_lossy(&r.body), std::fs::read_to_string(case.dir.join("body")).unwrap(), "{label}");
+        assert_eq!(
+            String::from_utf8_lossy(&r.body),
+            std::fs::read_to_string(case.dir.join("body")).unwrap(),
+            "{label}"
+        );
         let meta = expected_meta(&case);
         let want_path = match meta.get("path").and_then(|p| p.as_str()) {
             Some(p) => format!("/{}/{p}", case.example),

@@ -30,8 +30,10 @@ fn write_config(dir: &std::path::Path, receiver: &str, wasm: &std::path::Path, v
 #[test]
 fn swap_twice_under_load_loses_and_doubles_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let capture: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap()).unwrap();
+    let capture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap(),
+    )
+    .unwrap();
     let base: serde_json::Value = serde_json::from_str(capture["body_raw"].as_str().unwrap()).unwrap();
     let mut events = String::new();
     for i in 0..N {
@@ -84,7 +86,17 @@ fn swap_twice_under_load_loses_and_doubles_nothing() {
         for r in receiver.received() {
             let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
             let version = body["to"].as_str().unwrap().to_string();
-            let number: u64 = body["content"].as_str().unwrap().split("build #").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+            let number: u64 = body["content"]
+                .as_str()
+                .unwrap()
+                .split("build #")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
             assert!(by_number.insert(number, version).is_none(), "build {number} reported twice");
         }
         assert_eq!(by_number.len(), N, "every event got exactly one report");
@@ -154,21 +166,37 @@ fn sighup_reloads_the_running_binary_and_refuses_a_broken_version() {
     let wait_line = |needle: &str| -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let line = lines.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())).unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            let line = lines
+                .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+                .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
             if line.contains(needle) {
                 return line;
             }
         }
     };
     wait_line("relay listening");
-    let capture: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap()).unwrap();
+    let capture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap(),
+    )
+    .unwrap();
     let mut body: serde_json::Value = serde_json::from_str(capture["body_raw"].as_str().unwrap()).unwrap();
     let post = |number: i64, body: &mut serde_json::Value| {
         body["buildid"] = number.into();
         body["number"] = number.into();
         let out = std::process::Command::new("curl")
-            .args(["-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Content-Type: application/json", "--data-binary", "@-"])
+            .args([
+                "-sS",
+                "--max-time",
+                "20",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                "@-",
+            ])
             .arg(format!("http://127.0.0.1:{port}/relay"))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -179,7 +207,11 @@ fn sighup_reloads_the_running_binary_and_refuses_a_broken_version() {
                 c.wait_with_output()
             })
             .unwrap();
-        assert!(String::from_utf8_lossy(&out.stdout).starts_with('2'), "relay answered {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with('2'),
+            "relay answered {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     };
     let pid = child.0.id().to_string();
     let hup = || assert!(std::process::Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
@@ -210,7 +242,8 @@ fn sighup_reloads_the_running_binary_and_refuses_a_broken_version() {
         .iter()
         .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["text"].as_str().unwrap().to_string())
         .collect();
-    texts.sort_by_key(|t| t.split("build #").nth(1).unwrap().split_whitespace().next().unwrap().parse::<u32>().unwrap());
+    texts
+        .sort_by_key(|t| t.split("build #").nth(1).unwrap().split_whitespace().next().unwrap().parse::<u32>().unwrap());
     let versions: Vec<&str> = texts.iter().map(|t| t.split_whitespace().next().unwrap()).collect();
     assert_eq!(versions, ["v1", "v2", "v2"], "{texts:?}");
 }

@@ -101,7 +101,9 @@ fn sandbox_grants_no_files_env_or_sockets() {
 #[test]
 fn log_and_output_floods_are_bounded() {
     let rt = runtime();
-    let g = rt.load(&common::generator("hostile"), Some("hostile"), Limits { timeout: Duration::from_secs(10), ..limits() }).unwrap();
+    let g = rt
+        .load(&common::generator("hostile"), Some("hostile"), Limits { timeout: Duration::from_secs(10), ..limits() })
+        .unwrap();
     let r = run_mode(&g, "log-spam").unwrap().unwrap();
     assert_eq!(r.body, b"logged a lot");
     // Rust's println! treats a full pipe as an error; whatever the guest does
@@ -180,7 +182,10 @@ fn malformed_wasm_and_wrong_world_are_clear_load_errors() {
     std::fs::write(&junk, b"\0asm not really").unwrap();
     let e = rt.load(&junk, None, limits()).err().unwrap();
     assert!(matches!(e, LoadError::Invalid { .. }), "{e}");
-    assert!(e.to_string().starts_with(&format!("generator {}: not a valid WebAssembly component", junk.display())), "{e}");
+    assert!(
+        e.to_string().starts_with(&format!("generator {}: not a valid WebAssembly component", junk.display())),
+        "{e}"
+    );
 
     let empty = dir.path().join("empty.wasm");
     std::fs::write(&empty, wat::parse_str("(component)").unwrap()).unwrap();
@@ -205,5 +210,8 @@ fn malformed_payload_is_the_generators_error_not_a_crash() {
     assert!(matches!(&e.cause, Cause::Guest { message } if message.starts_with("payload is not valid JSON")), "{e}");
     let chat = rt.load(&common::generator("chat-message"), None, limits()).unwrap();
     let e = chat.generate(EventKind::BuildFinished, r#"{"buildid": "one"}"#, &[]).unwrap_err();
-    assert!(e.to_string().starts_with("generator chat-message: returned an error: payload is not a Buildbot build"), "{e}");
+    assert!(
+        e.to_string().starts_with("generator chat-message: returned an error: payload is not a Buildbot build"),
+        "{e}"
+    );
 }

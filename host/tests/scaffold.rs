@@ -16,7 +16,9 @@ fn toolchain_env(lang: &str) -> &'static str {
     match lang {
         "python" => "export COMPONENTIZE_PY=$(bash scripts/toolchains/python.sh)",
         "js" => "export COMPONENTIZE_QJS=$(bash scripts/toolchains/js.sh)/node_modules/.bin/componentize-qjs",
-        "c" => "eval \"$(bash scripts/toolchains/c.sh)\"; export CLANG WASI_SYSROOT WIT_BINDGEN WASM_TOOLS WASI_ADAPTER",
+        "c" => {
+            "eval \"$(bash scripts/toolchains/c.sh)\"; export CLANG WASI_SYSROOT WIT_BINDGEN WASM_TOOLS WASI_ADAPTER"
+        }
         _ => "export CARGO_TARGET_DIR=$PWD/target/scaffold",
     }
 }
@@ -40,7 +42,16 @@ fn scaffolded_projects_build_and_render_in_every_language() {
         let wasm = project.join(format!("{name}.wasm"));
         let payload = project.join("payload.json");
         let out = wasmpush(&[
-            "render", "--generator", wasm.to_str().unwrap(), "--event", "build-finished", "--payload", payload.to_str().unwrap(), "--set", "prefix=ci", "--no-cache",
+            "render",
+            "--generator",
+            wasm.to_str().unwrap(),
+            "--event",
+            "build-finished",
+            "--payload",
+            payload.to_str().unwrap(),
+            "--set",
+            "prefix=ci",
+            "--no-cache",
         ]);
         assert!(out.status.success(), "{lang} render: {}", String::from_utf8_lossy(&out.stderr));
         let body = String::from_utf8(out.stdout).unwrap();

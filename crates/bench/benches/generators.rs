@@ -205,7 +205,13 @@ fn table() -> String {
         let phase_cell = if ph.is_empty() {
             "–".to_string()
         } else {
-            format!("{} / {} / {} / {}", us(med(|p| p.state)), us(med(|p| p.instantiate)), us(med(|p| p.call)), us(med(|p| p.drop)))
+            format!(
+                "{} / {} / {} / {}",
+                us(med(|p| p.state)),
+                us(med(|p| p.instantiate)),
+                us(med(|p| p.call)),
+                us(med(|p| p.drop))
+            )
         };
         out.push_str(&format!(
             "| {lang} | {stem} | {} | {} | {} | {} ({} B) | {phase_cell} |\n",
@@ -220,7 +226,11 @@ fn table() -> String {
 }
 
 fn main() {
-    let mut c = Criterion::default().warm_up_time(WARM_UP).measurement_time(Duration::from_secs(3)).sample_size(30).configure_from_args();
+    let mut c = Criterion::default()
+        .warm_up_time(WARM_UP)
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30)
+        .configure_from_args();
     if let Err(e) = bench_generators(&mut c) {
         eprintln!("generators bench failed: {e:#}");
         std::process::exit(1);

@@ -72,7 +72,9 @@ fn limits() -> Limits {
 
 fn pipeline(runtime: &Runtime, reporters: usize) -> anyhow::Result<Pipeline> {
     let wasm = paths::generator("buildbot-json")?;
-    let mut text = String::from("[runtime]\ncache = false\n\n[runtime.limits]\nmemory = \"256MiB\"\ntimeout = \"30s\"\nmax_output = \"8MiB\"\n");
+    let mut text = String::from(
+        "[runtime]\ncache = false\n\n[runtime.limits]\nmemory = \"256MiB\"\ntimeout = \"30s\"\nmax_output = \"8MiB\"\n",
+    );
     for i in 0..reporters {
         text.push_str(&format!(
             "\n[[reporter]]\nname = \"r{i}\"\nserver_url = \"http://127.0.0.1:9/r{i}\"\n\n[[reporter.generator]]\nwasm = {:?}\nkind = \"build-status\"\nmode = \"all\"\n",
@@ -82,7 +84,11 @@ fn pipeline(runtime: &Runtime, reporters: usize) -> anyhow::Result<Pipeline> {
     let dir = paths::scratch_dir();
     let config = Config::parse(&text, &dir.join("growth.toml"), &dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let fetcher = wasmpush::plugins::Fetcher::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let fetched = tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(fetcher.fetch_all(&config)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let fetched = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(fetcher.fetch_all(&config))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Pipeline::build(&config, runtime, &fetched).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
@@ -108,7 +114,8 @@ fn timed(c: &mut Criterion, id: &str, mut f: impl FnMut() -> usize) {
 
 fn bench(c: &mut Criterion) -> anyhow::Result<Vec<(usize, String)>> {
     let runtime = Runtime::new(&RuntimeOptions { cache_dir: None, pooling: true, max_memory: 256 << 20 })?;
-    let texts: Vec<(usize, String)> = SIZES.iter().map(|&s| Ok((s, payloads::sized(s)?))).collect::<anyhow::Result<_>>()?;
+    let texts: Vec<(usize, String)> =
+        SIZES.iter().map(|&s| Ok((s, payloads::sized(s)?))).collect::<anyhow::Result<_>>()?;
     for stem in GENERATORS {
         if !wanted(&format!("size/{stem}/")) {
             continue;
@@ -148,10 +155,17 @@ fn bench(c: &mut Criterion) -> anyhow::Result<Vec<(usize, String)>> {
         // The host-side steps `Pipeline::handle` takes per generator, alone.
         let (_, text) = payloads::five_kb()?;
         let full: Value = serde_json::from_str(&text)?;
-        let needs = runtime.load(&paths::generator("buildbot-json")?, None, limits()).map_err(|e| anyhow::anyhow!("{e}"))?.info().needs.clone();
+        let needs = runtime
+            .load(&paths::generator("buildbot-json")?, None, limits())
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .info()
+            .needs
+            .clone();
         let cut = payload_for(&full, &needs);
         timed(c, "overhead/clone", || std::hint::black_box(full.clone()).as_object().map_or(1, |o| o.len()));
-        timed(c, "overhead/payload_for", || payload_for(std::hint::black_box(&full), &needs).as_object().map_or(1, |o| o.len()));
+        timed(c, "overhead/payload_for", || {
+            payload_for(std::hint::black_box(&full), &needs).as_object().map_or(1, |o| o.len())
+        });
         timed(c, "overhead/eq", || usize::from(std::hint::black_box(&full) == std::hint::black_box(&full.clone())) + 1);
         timed(c, "overhead/to_string", || serde_json::to_string(std::hint::black_box(&cut)).map_or(1, |t| t.len()));
         timed(c, "overhead/report_id", || wasmpush::pipeline::report_id("bench", "build-finished:1").len());
@@ -161,7 +175,10 @@ fn bench(c: &mut Criterion) -> anyhow::Result<Vec<(usize, String)>> {
 
 fn table(sizes: &[(usize, String)]) -> String {
     let mut o = String::new();
-    o.push_str(&format!("Cost growth; median / p99 per call, warm-up excluded; debug_assertions={}.\n\n", cfg!(debug_assertions)));
+    o.push_str(&format!(
+        "Cost growth; median / p99 per call, warm-up excluded; debug_assertions={}.\n\n",
+        cfg!(debug_assertions)
+    ));
     o.push_str("Payload size (fresh instance per call; the whole payload reaches the guest):\n\n| generator |");
     for (s, actual) in sizes {
         o.push_str(&format!(" {} B{} |", actual, if *s == 5_668 { " (recorded)" } else { "" }));
@@ -177,7 +194,11 @@ fn table(sizes: &[(usize, String)]) -> String {
         if median_after_warm_up(&format!("{row}/{}", SIZES[0])).is_none() {
             continue;
         }
-        let label = if row == "pipeline" { "host pipeline, buildbot-json (payload cut to its needs)".to_string() } else { row.trim_start_matches("size/").to_string() };
+        let label = if row == "pipeline" {
+            "host pipeline, buildbot-json (payload cut to its needs)".to_string()
+        } else {
+            row.trim_start_matches("size/").to_string()
+        };
         o.push_str(&format!("| {label} |"));
         for (s, _) in sizes {
             match median_after_warm_up(&format!("{row}/{s}")) {
@@ -185,7 +206,11 @@ fn table(sizes: &[(usize, String)]) -> String {
                 None => o.push_str(" – |"),
             }
         }
-        let slope = match (median_after_warm_up(&format!("{row}/5668")), median_after_warm_up(&format!("{row}/1000000")), sizes.iter().find(|(s, _)| *s == 1_000_000)) {
+        let slope = match (
+            median_after_warm_up(&format!("{row}/5668")),
+            median_after_warm_up(&format!("{row}/1000000")),
+            sizes.iter().find(|(s, _)| *s == 1_000_000),
+        ) {
             (Some((a, _)), Some((b, _)), Some((_, big))) => {
                 let kb = (big.parse::<f64>().unwrap_or(1e6) - 5_668.0) / 1000.0;
                 format!("{:.2}", (b.as_secs_f64() - a.as_secs_f64()) * 1e6 / kb)
@@ -214,7 +239,11 @@ fn table(sizes: &[(usize, String)]) -> String {
 }
 
 fn main() {
-    let mut c = Criterion::default().warm_up_time(WARM_UP).measurement_time(Duration::from_secs(2)).sample_size(10).configure_from_args();
+    let mut c = Criterion::default()
+        .warm_up_time(WARM_UP)
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(10)
+        .configure_from_args();
     let sizes = match bench(&mut c) {
         Ok(s) => s,
         Err(e) => {

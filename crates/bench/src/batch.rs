@@ -134,7 +134,12 @@ pub struct BatchDispatcher {
 impl BatchDispatcher {
     /// Starts `workers` threads (at least one); `max_batch` = most events per
     /// outbox commit (1 = the dispatcher before batching, 256 = the host's).
-    pub fn start(step: Step, delivery: Arc<Delivery>, workers: usize, max_batch: usize) -> std::io::Result<BatchDispatcher> {
+    pub fn start(
+        step: Step,
+        delivery: Arc<Delivery>,
+        workers: usize,
+        max_batch: usize,
+    ) -> std::io::Result<BatchDispatcher> {
         let stats = Arc::new(BatchStats::default());
         let mut senders = Vec::new();
         let mut handles = Vec::new();
@@ -168,7 +173,13 @@ impl BatchDispatcher {
     }
 }
 
-fn work(step: &(dyn Fn(&SourceEvent) -> (Vec<Outgoing>, u64) + Send + Sync), delivery: &Delivery, stats: &BatchStats, rx: &Receiver<SourceEvent>, max_batch: usize) {
+fn work(
+    step: &(dyn Fn(&SourceEvent) -> (Vec<Outgoing>, u64) + Send + Sync),
+    delivery: &Delivery,
+    stats: &BatchStats,
+    rx: &Receiver<SourceEvent>,
+    max_batch: usize,
+) {
     while let Ok(first) = rx.recv() {
         let mut events = vec![first];
         while events.len() < max_batch {

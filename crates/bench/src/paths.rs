@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 /// The repository root (two levels above this crate).
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 /// The folder of built example generators: `$WASMPUSH_GENERATORS`, else
@@ -47,7 +50,10 @@ pub const LANGUAGES: [(&str, &str); 6] = [
 pub fn generator(stem: &str) -> anyhow::Result<PathBuf> {
     let p = generators_dir().join(format!("{stem}.wasm"));
     if !p.is_file() {
-        anyhow::bail!("generator {} is missing: build the examples first with `bash scripts/build-generators.sh`", p.display());
+        anyhow::bail!(
+            "generator {} is missing: build the examples first with `bash scripts/build-generators.sh`",
+            p.display()
+        );
     }
     Ok(p)
 }

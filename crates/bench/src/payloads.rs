@@ -31,7 +31,11 @@ pub fn capture_body(n: &str) -> Result<String> {
 
 /// The kind of a recorded build object: finished when `complete` is true.
 pub fn build_kind(payload: &Value) -> EventKind {
-    if payload.get("complete").and_then(Value::as_bool) == Some(true) { EventKind::BuildFinished } else { EventKind::BuildNew }
+    if payload.get("complete").and_then(Value::as_bool) == Some(true) {
+        EventKind::BuildFinished
+    } else {
+        EventKind::BuildNew
+    }
 }
 
 /// Capture 016 (finished build, 5,668 bytes): kind and payload text.

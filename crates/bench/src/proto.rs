@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimits, StoreLimitsBuilder,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -58,13 +60,24 @@ pub struct EngineOptions {
 impl EngineOptions {
     /// Exactly what `wasmpush::runtime::Runtime::new` configures today.
     pub fn host() -> EngineOptions {
-        EngineOptions { pooling: true, keep_resident: 0, table_keep_resident: 0, pagemap_scan: false, max_memory: 256 << 20 }
+        EngineOptions {
+            pooling: true,
+            keep_resident: 0,
+            table_keep_resident: 0,
+            pagemap_scan: false,
+            max_memory: 256 << 20,
+        }
     }
 
     /// The host's settings plus pages kept resident between instances and
     /// reset with `PAGEMAP_SCAN` (the change proposed for the host).
     pub fn keep_resident(bytes: usize) -> EngineOptions {
-        EngineOptions { keep_resident: bytes, table_keep_resident: 1 << 20, pagemap_scan: true, ..EngineOptions::host() }
+        EngineOptions {
+            keep_resident: bytes,
+            table_keep_resident: 1 << 20,
+            pagemap_scan: true,
+            ..EngineOptions::host()
+        }
     }
 
     /// A short label for tables.
@@ -188,7 +201,8 @@ impl ProtoRuntime {
         let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("engine ({}): {e:#}", options.label()))?;
         let mut linker: Linker<State> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| anyhow::anyhow!("linking WASI: {e:#}"))?;
-        host::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(|e| anyhow::anyhow!("linking host: {e:#}"))?;
+        host::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
+            .map_err(|e| anyhow::anyhow!("linking host: {e:#}"))?;
         bindings::wasmpush::plugin::types::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
             .map_err(|e| anyhow::anyhow!("linking types: {e:#}"))?;
         Ok(ProtoRuntime { engine, linker, options })
@@ -202,9 +216,14 @@ impl ProtoRuntime {
     /// Compiles and pre-links the component at `path`.
     pub fn load(&self, path: &Path) -> Result<ProtoGenerator> {
         let wasm = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let component = Component::new(&self.engine, &wasm).map_err(|e| anyhow::anyhow!("compiling {}: {e:#}", path.display()))?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| anyhow::anyhow!("linking {}: {e:#}", path.display()))?;
-        let pre = bindings::GeneratorPre::new(pre).map_err(|e| anyhow::anyhow!("{} is not a generator: {e:#}", path.display()))?;
+        let component =
+            Component::new(&self.engine, &wasm).map_err(|e| anyhow::anyhow!("compiling {}: {e:#}", path.display()))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| anyhow::anyhow!("linking {}: {e:#}", path.display()))?;
+        let pre = bindings::GeneratorPre::new(pre)
+            .map_err(|e| anyhow::anyhow!("{} is not a generator: {e:#}", path.display()))?;
         Ok(ProtoGenerator { pre, name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default() })
     }
 }
@@ -274,7 +293,13 @@ impl ProtoGenerator {
         store
     }
 
-    fn check(&self, store: &Store, out: wasmtime::Result<Result<Option<bindings::wasmpush::plugin::types::Report>, bindings::wasmpush::plugin::types::GenerateError>>) -> Result<usize> {
+    fn check(
+        &self,
+        store: &Store,
+        out: wasmtime::Result<
+            Result<Option<bindings::wasmpush::plugin::types::Report>, bindings::wasmpush::plugin::types::GenerateError>,
+        >,
+    ) -> Result<usize> {
         let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
         match out {
             Err(e) => bail!("generator {} trapped: {e:#}; stderr: {stderr}", self.name),
@@ -299,7 +324,12 @@ impl ProtoGenerator {
         match g.call_generate(&mut store, event) {
             Err(e) => bail!("generator {} trapped: {e:#}", self.name),
             Ok(Err(e)) => bail!("generator {} returned an error: {}", self.name, e.message),
-            Ok(Ok(r)) => Ok(r.map(|r| ProtoReport { body: r.body, content_type: r.content_type, headers: r.headers, path: r.path })),
+            Ok(Ok(r)) => Ok(r.map(|r| ProtoReport {
+                body: r.body,
+                content_type: r.content_type,
+                headers: r.headers,
+                path: r.path,
+            })),
         }
     }
 
@@ -323,7 +353,8 @@ impl ProtoGenerator {
     /// One instance kept for many calls.
     pub fn reused(&self) -> Result<Reused<'_>> {
         let mut store = self.store();
-        let instance = self.pre.instantiate(&mut store).map_err(|e| anyhow::anyhow!("instantiating {}: {e:#}", self.name))?;
+        let instance =
+            self.pre.instantiate(&mut store).map_err(|e| anyhow::anyhow!("instantiating {}: {e:#}", self.name))?;
         Ok(Reused { generator: self, store, instance, calls: 0 })
     }
 }

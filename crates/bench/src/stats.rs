@@ -75,7 +75,15 @@ mod tests {
     fn quantiles_use_nearest_rank() {
         let v: Vec<Duration> = (1..=100).rev().map(Duration::from_micros).collect();
         let s = summarize(&v);
-        assert_eq!((s.median, s.p99, s.min, s.max), (Duration::from_micros(50), Duration::from_micros(99), Duration::from_micros(1), Duration::from_micros(100)));
+        assert_eq!(
+            (s.median, s.p99, s.min, s.max),
+            (
+                Duration::from_micros(50),
+                Duration::from_micros(99),
+                Duration::from_micros(1),
+                Duration::from_micros(100)
+            )
+        );
         assert_eq!(s.mean, Duration::from_nanos(50_500));
         assert_eq!(summarize(&[]).n, 0);
     }

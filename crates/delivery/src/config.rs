@@ -242,9 +242,7 @@ fn default_concurrency() -> usize {
 /// one of them makes [`TargetConfig::warnings`] complain.
 fn secret_looking(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["auth", "token", "secret", "key", "password", "cookie", "signature"]
-        .iter()
-        .any(|w| n.contains(w))
+    ["auth", "token", "secret", "key", "password", "cookie", "signature"].iter().any(|w| n.contains(w))
 }
 
 impl TargetConfig {
@@ -306,10 +304,7 @@ impl TargetConfig {
             return Err(ConfigError::field("concurrency", "must be at least 1".to_owned()));
         }
         if self.retry_schedule.as_ref().is_some_and(|s| s.is_empty()) && self.max_attempts.is_some_and(|m| m > 1) {
-            return Err(ConfigError::field(
-                "retry_schedule",
-                "is empty but max_attempts asks for retries".to_owned(),
-            ));
+            return Err(ConfigError::field("retry_schedule", "is empty but max_attempts asks for retries".to_owned()));
         }
         Ok(())
     }
@@ -320,12 +315,12 @@ impl TargetConfig {
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
         match &self.auth {
-            Some(AuthConfig::Basic { password: Some(_), .. }) => w.push(
-                "`auth.password` is written in the config; prefer `password_env` or `password_file`".to_owned(),
-            ),
-            Some(AuthConfig::Bearer { token: Some(_), .. }) => w.push(
-                "`auth.token` is written in the config; prefer `token_env` or `token_file`".to_owned(),
-            ),
+            Some(AuthConfig::Basic { password: Some(_), .. }) => {
+                w.push("`auth.password` is written in the config; prefer `password_env` or `password_file`".to_owned())
+            }
+            Some(AuthConfig::Bearer { token: Some(_), .. }) => {
+                w.push("`auth.token` is written in the config; prefer `token_env` or `token_file`".to_owned())
+            }
             _ => {}
         }
         if self.signing_secret.is_some() {
@@ -344,8 +339,7 @@ impl TargetConfig {
         if !self.verify {
             w.push("`verify = false`: the server certificate is not checked".to_owned());
         }
-        let has_creds = self.auth.is_some()
-            || self.headers.values().any(|v| matches!(v, HeaderValueConfig::Secret(_)));
+        let has_creds = self.auth.is_some() || self.headers.values().any(|v| matches!(v, HeaderValueConfig::Secret(_)));
         if has_creds && self.server_url.trim_start().to_ascii_lowercase().starts_with("http://") {
             w.push("credentials are sent over plain `http://`".to_owned());
         }

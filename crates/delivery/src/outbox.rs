@@ -220,7 +220,10 @@ pub(crate) fn open_db(path: &Path) -> Result<Database, OutboxError> {
 }
 
 /// [`open_db`], with injected storage faults when `faults` is given.
-pub(crate) fn open_db_with(path: &Path, faults: Option<&crate::faults::StorageFaults>) -> Result<Database, OutboxError> {
+pub(crate) fn open_db_with(
+    path: &Path,
+    faults: Option<&crate::faults::StorageFaults>,
+) -> Result<Database, OutboxError> {
     let open_err = |message: String| OutboxError::Open { path: path.to_owned(), message };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;

@@ -75,13 +75,15 @@ impl fmt::Display for PolicyRule {
             PolicyRule::InvalidContentType => f.write_str("content type has CR/LF, control or invalid bytes"),
             PolicyRule::PathScheme => f.write_str("path must be relative: no scheme like `https:`"),
             PolicyRule::PathAuthority => f.write_str("path must not name a host (`//host`) or contain `//`"),
-            PolicyRule::PathDotSegment => f.write_str("path must not contain `.` or `..` segments (also percent-encoded)"),
+            PolicyRule::PathDotSegment => {
+                f.write_str("path must not contain `.` or `..` segments (also percent-encoded)")
+            }
             PolicyRule::PathEncodedSeparator => {
                 f.write_str("path must not contain `\\`, or percent-encoded `/`, `\\` or `%`")
             }
-            PolicyRule::PathInvalidCharacter => f.write_str(
-                "path must be printable ASCII without spaces or `#`, at most 2048 bytes",
-            ),
+            PolicyRule::PathInvalidCharacter => {
+                f.write_str("path must be printable ASCII without spaces or `#`, at most 2048 bytes")
+            }
         }
     }
 }
@@ -104,8 +106,7 @@ fn value_ok(v: &str) -> bool {
 }
 
 fn name_ok(n: &str) -> bool {
-    !n.is_empty()
-        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Checks what a generator asks for. `headers` are the generator's extra
@@ -187,9 +188,7 @@ pub(crate) fn target_url(base: &Url, path: Option<&str>) -> Option<Url> {
         (a, b) => a.map(str::to_owned).or(b.filter(|q| !q.is_empty()).map(str::to_owned)),
     };
     url.set_query(merged.as_deref());
-    let under = url.path() == base_path
-        || url.path().starts_with(&format!("{base_path}/"))
-        || base_path.is_empty();
+    let under = url.path() == base_path || url.path().starts_with(&format!("{base_path}/")) || base_path.is_empty();
     (url.origin() == base.origin() && under).then_some(url)
 }
 

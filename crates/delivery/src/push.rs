@@ -250,7 +250,10 @@ impl Delivery {
         }
         let n = items.len();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.shared.writer.send(Op::Enqueue { items, consumed, ack: Ack::Sync(tx) }).map_err(|_| OutboxError::Closed)?;
+        self.shared
+            .writer
+            .send(Op::Enqueue { items, consumed, ack: Ack::Sync(tx) })
+            .map_err(|_| OutboxError::Closed)?;
         let inserted = rx.recv().map_err(|_| OutboxError::Closed)??;
         self.account(n, inserted);
         Ok(inserted)
@@ -278,7 +281,9 @@ impl Delivery {
     /// commit in call order) and never blocks.
     pub fn admit(&self, event: Vec<u8>) -> Admitting {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if let Err(std::sync::mpsc::SendError(Op::Admit { ack, .. })) = self.shared.writer.send(Op::Admit { event, ack: tx }) {
+        if let Err(std::sync::mpsc::SendError(Op::Admit { ack, .. })) =
+            self.shared.writer.send(Op::Admit { event, ack: tx })
+        {
             let _ = ack.send(Err(OutboxError::Closed));
         }
         Admitting(rx)

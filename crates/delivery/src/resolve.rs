@@ -90,9 +90,13 @@ pub(crate) fn resolve(cfg: &TargetConfig) -> Result<ResolvedTarget, ConfigError>
     let authorization = match &cfg.auth {
         None => None,
         Some(AuthConfig::Basic { user, password, password_env, password_file }) => {
-            let pw = read_secret("auth.password", password.as_deref(), password_env.as_deref(), password_file.as_deref())?
-                .ok_or_else(|| {
-                    ConfigError::field("auth", "basic auth needs `password_env`, `password_file` or `password`".to_owned())
+            let pw =
+                read_secret("auth.password", password.as_deref(), password_env.as_deref(), password_file.as_deref())?
+                    .ok_or_else(|| {
+                    ConfigError::field(
+                        "auth",
+                        "basic auth needs `password_env`, `password_file` or `password`".to_owned(),
+                    )
                 })?;
             let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", pw.expose()));
             secrets.push(pw.expose().to_owned());
@@ -111,7 +115,10 @@ pub(crate) fn resolve(cfg: &TargetConfig) -> Result<ResolvedTarget, ConfigError>
     if let Some(a) = &authorization
         && HeaderValue::from_str(a.expose()).is_err()
     {
-        return Err(ConfigError::field("auth", "the credential contains characters not allowed in a header".to_owned()));
+        return Err(ConfigError::field(
+            "auth",
+            "the credential contains characters not allowed in a header".to_owned(),
+        ));
     }
 
     let mut headers = Vec::new();
@@ -127,8 +134,9 @@ pub(crate) fn resolve(cfg: &TargetConfig) -> Result<ResolvedTarget, ConfigError>
                 (format!("{}{}{}", s.prefix, sec.expose(), s.suffix), true)
             }
         };
-        let mut hv = HeaderValue::from_str(&text)
-            .map_err(|_| ConfigError::field(&field, "value contains CR, LF or other bytes not allowed in a header".to_owned()))?;
+        let mut hv = HeaderValue::from_str(&text).map_err(|_| {
+            ConfigError::field(&field, "value contains CR, LF or other bytes not allowed in a header".to_owned())
+        })?;
         hv.set_sensitive(secret);
         headers.push((hn, hv, secret));
     }
@@ -160,9 +168,8 @@ pub(crate) fn resolve(cfg: &TargetConfig) -> Result<ResolvedTarget, ConfigError>
                 pem.extend(read_file("key", k)?);
             }
             crate::client::install_crypto_provider();
-            reqwest::Identity::from_pem(&pem).map_err(|e| {
-                ConfigError::field("cert", format!("not a usable PEM certificate + private key: {e}"))
-            })?;
+            reqwest::Identity::from_pem(&pem)
+                .map_err(|e| ConfigError::field("cert", format!("not a usable PEM certificate + private key: {e}")))?;
             Some(pem)
         }
         (None, _) => None,

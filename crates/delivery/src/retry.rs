@@ -56,17 +56,8 @@ impl RetryPolicy {
             return None;
         }
         let idx = usize::try_from(attempts_done.saturating_sub(1)).unwrap_or(usize::MAX);
-        let base = self
-            .schedule
-            .get(idx)
-            .or(self.schedule.last())
-            .copied()
-            .unwrap_or(Duration::ZERO);
-        let factor = if self.jitter > 0.0 {
-            1.0 + rand::random_range(-self.jitter..=self.jitter)
-        } else {
-            1.0
-        };
+        let base = self.schedule.get(idx).or(self.schedule.last()).copied().unwrap_or(Duration::ZERO);
+        let factor = if self.jitter > 0.0 { 1.0 + rand::random_range(-self.jitter..=self.jitter) } else { 1.0 };
         let jittered = base.mul_f64(factor);
         Some(match retry_after {
             Some(ra) => jittered.max(ra.min(MAX_RETRY_AFTER)),

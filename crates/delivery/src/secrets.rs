@@ -58,15 +58,9 @@ pub(crate) fn read_secret(
     env: Option<&str>,
     file: Option<&Path>,
 ) -> Result<Option<Secret>, ConfigError> {
-    let given = [literal.is_some(), env.is_some(), file.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
+    let given = [literal.is_some(), env.is_some(), file.is_some()].iter().filter(|b| **b).count();
     if given > 1 {
-        return Err(ConfigError::field(
-            field,
-            format!("give only one of `{field}`, `{field}_env` and `{field}_file`"),
-        ));
+        return Err(ConfigError::field(field, format!("give only one of `{field}`, `{field}_env` and `{field}_file`")));
     }
     let value = if let Some(v) = literal {
         v.to_owned()
@@ -88,10 +82,7 @@ pub(crate) fn read_secret(
         }
     } else if let Some(path) = file {
         let mut v = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::field(
-                &format!("{field}_file"),
-                format!("cannot read `{}`: {e}", path.display()),
-            )
+            ConfigError::field(&format!("{field}_file"), format!("cannot read `{}`: {e}", path.display()))
         })?;
         if v.ends_with('\n') {
             v.pop();

@@ -72,9 +72,8 @@ pub(crate) fn spawn(
     failed: tokio::sync::watch::Sender<Option<String>>,
 ) -> std::io::Result<(Sender<Op>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let handle = std::thread::Builder::new()
-        .name("wasmpush-outbox".into())
-        .spawn(move || run(&db, &rx, &dispatch, &failed))?;
+    let handle =
+        std::thread::Builder::new().name("wasmpush-outbox".into()).spawn(move || run(&db, &rx, &dispatch, &failed))?;
     Ok((tx, handle))
 }
 
@@ -108,7 +107,9 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sy
         }
         let durable = ops.is_empty()
             || last_durable.elapsed() >= FLUSH_EVERY
-            || ops.iter().any(|o| matches!(o, Op::Enqueue { .. } | Op::Admit { .. } | Op::Flush { .. } | Op::Shutdown { .. }));
+            || ops
+                .iter()
+                .any(|o| matches!(o, Op::Enqueue { .. } | Op::Admit { .. } | Op::Flush { .. } | Op::Shutdown { .. }));
         let stop = ops.iter().any(|o| matches!(o, Op::Shutdown { .. }));
         let result = match failed.borrow().clone() {
             Some(first) => Err(OutboxError::Storage(format!("an earlier commit failed ({first}); restart wasmpush"))),
@@ -178,8 +179,7 @@ type Applied = (Vec<(usize, u64, Meta)>, Vec<u64>);
 /// Applies `ops` in one transaction.
 fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, OutboxError> {
     let mut txn = db.begin_write().map_err(storage)?;
-    txn.set_durability(if durable { Durability::Immediate } else { Durability::None })
-        .map_err(storage)?;
+    txn.set_durability(if durable { Durability::Immediate } else { Durability::None }).map_err(storage)?;
     let mut inserted = Vec::new();
     let mut admitted = Vec::new();
     {

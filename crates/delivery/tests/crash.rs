@@ -75,7 +75,12 @@ async fn sigkill_mid_burst_loses_no_acknowledged_report() {
     let stored = outbox::list(&path).unwrap();
     let stored_ids: HashSet<String> = stored.iter().map(|e| e.id.clone()).collect();
     let missing: Vec<_> = acked.difference(&stored_ids).collect();
-    assert!(missing.is_empty(), "{} acknowledged reports lost, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged reports lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
     assert!(stored.iter().all(|e| e.state == EntryState::Pending));
 
     let srv = serve(always(200), None).await;
@@ -91,10 +96,8 @@ async fn sigkill_mid_burst_loses_no_acknowledged_report() {
     assert_eq!(got_ids, stored_ids, "exactly what the outbox held");
     // Per producer (= ordering key), ids arrive in increasing order.
     for p in 0..4 {
-        let ns: Vec<u64> = got
-            .iter()
-            .filter_map(|r| r.id().strip_prefix(&format!("msg_{p}_")).map(|n| n.parse().unwrap()))
-            .collect();
+        let ns: Vec<u64> =
+            got.iter().filter_map(|r| r.id().strip_prefix(&format!("msg_{p}_")).map(|n| n.parse().unwrap())).collect();
         assert!(ns.windows(2).all(|w| w[0] < w[1]), "producer {p} out of order");
     }
     eprintln!("SIGKILL after {} acks: {} in outbox, {} delivered after restart", acked.len(), stored.len(), got.len());

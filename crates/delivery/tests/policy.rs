@@ -13,9 +13,10 @@ use wasmpush_delivery::{Delivery, DeliveryError, PolicyRule, check_report};
 async fn hostile_reports_are_refused_and_never_sent() {
     let srv = serve(always(200), None).await;
     let dir = tempfile::tempdir().unwrap();
-    let d = Delivery::open(&dir.path().join("o.redb"), vec![("t".into(), fast_target(&format!("{}/api/hook", srv.url)))])
-        .await
-        .unwrap();
+    let d =
+        Delivery::open(&dir.path().join("o.redb"), vec![("t".into(), fast_target(&format!("{}/api/hook", srv.url)))])
+            .await
+            .unwrap();
     let hostile = |headers: Vec<(&str, &str)>, path: Option<&str>| {
         let mut r = report("t", "msg_evil", "k", "{}");
         r.generator = "hostile.wasm".into();

@@ -130,7 +130,12 @@ fn config_errors_name_the_field_and_warnings_flag_literal_secrets() {
     .push
     .validate();
     assert_eq!(e.unwrap_err().field, "headers.Authorization");
-    assert!(parse_reporter("name='a'\ngenerator='g'\nserver_url='http://h'\nauth={type='basic',user='u',pasword_env='X'}\n").is_err());
+    assert!(
+        parse_reporter(
+            "name='a'\ngenerator='g'\nserver_url='http://h'\nauth={type='basic',user='u',pasword_env='X'}\n"
+        )
+        .is_err()
+    );
     let rep = parse_reporter(
         "name='a'\ngenerator='g'\nserver_url='http://h'\nauth={type='basic',user='u',password='hunter2'}\nheaders={X-Token='abc'}\nsigning_secret='s'\nverify=false\ntimeout=2.5\nretry_schedule=['1s', 30, '2m']\n",
     )

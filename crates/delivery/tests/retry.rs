@@ -37,8 +37,14 @@ async fn fails_500_then_429_retry_after_then_200_with_the_right_waits() {
     assert!(d.wait_idle(Duration::from_secs(5)).await);
     let gap1 = got[1].at - got[0].at;
     let gap2 = got[2].at - got[1].at;
-    assert!(gap1 >= Duration::from_millis(190) && gap1 < Duration::from_millis(900), "after 500: schedule wait, got {gap1:?}");
-    assert!(gap2 >= Duration::from_millis(990) && gap2 < Duration::from_millis(1900), "after 429: Retry-After 1 s, got {gap2:?}");
+    assert!(
+        gap1 >= Duration::from_millis(190) && gap1 < Duration::from_millis(900),
+        "after 500: schedule wait, got {gap1:?}"
+    );
+    assert!(
+        gap2 >= Duration::from_millis(990) && gap2 < Duration::from_millis(1900),
+        "after 429: Retry-After 1 s, got {gap2:?}"
+    );
     assert!(got.iter().all(|r| r.id() == "msg_retry"), "same webhook-id on every attempt");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(srv.count(), 3, "delivered once successfully, then never again");
@@ -86,7 +92,11 @@ async fn attempts_are_bounded_and_a_timeout_is_retried() {
     cfg.max_attempts = Some(3);
     cfg.retry_schedule = Some(vec![DurationValue(Duration::from_millis(20))]);
     // A receiver that answers too late: the timeout counts as a failure.
-    let slow = serve(Arc::new(|_, i| if i == 0 { Reply { delay: Duration::from_secs(3), ..Reply::ok() } } else { Reply::ok() }), None).await;
+    let slow = serve(
+        Arc::new(|_, i| if i == 0 { Reply { delay: Duration::from_secs(3), ..Reply::ok() } } else { Reply::ok() }),
+        None,
+    )
+    .await;
     let mut slow_cfg = fast_target(&slow.url);
     slow_cfg.timeout = DurationValue(Duration::from_millis(300));
     let d = Delivery::open(&path, vec![("t".into(), cfg), ("slow".into(), slow_cfg)]).await.unwrap();

@@ -83,9 +83,8 @@ async fn no_secret_in_any_log_line_even_with_debug() {
     down.max_attempts = Some(2);
     down.auth = Some(AuthConfig::Bearer { token: None, token_env: None, token_file: Some(file("t", TOKEN)) });
 
-    let d = Delivery::open(&dir.path().join("o.redb"), vec![("basic".into(), basic), ("down".into(), down)])
-        .await
-        .unwrap();
+    let d =
+        Delivery::open(&dir.path().join("o.redb"), vec![("basic".into(), basic), ("down".into(), down)]).await.unwrap();
     // Even a body that contains a secret is redacted in the debug output.
     d.enqueue(report("basic", "msg-1", "k", &format!(r#"{{"leak": "{PASSWORD}", "t": "{TOKEN}"}}"#))).unwrap();
     d.enqueue(report("down", "msg-2", "k", r#"{"x": 1}"#)).unwrap();

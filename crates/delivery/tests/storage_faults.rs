@@ -34,7 +34,8 @@ async fn a_full_disk_refuses_instead_of_acknowledging_and_loses_nothing_acknowle
     faults.fail_writes(true);
     let refused = d.admit(b"event lost to the full disk".to_vec()).committed().await;
     assert!(refused.is_err(), "an admission that cannot be committed must not be acknowledged");
-    let reason = tokio::time::timeout(Duration::from_secs(5), d.storage_failed()).await.expect("the failure is published");
+    let reason =
+        tokio::time::timeout(Duration::from_secs(5), d.storage_failed()).await.expect("the failure is published");
     assert!(reason.contains("no space left"), "{reason}");
     assert!(d.enqueue_batch(vec![report("t", "msg_late", "k", "{}")]).is_err());
 

@@ -36,7 +36,9 @@ async fn enqueue_and_end_to_end_throughput() {
         let d = d.clone();
         tasks.push(tokio::spawn(async move {
             for n in (p..2000).step_by(32) {
-                d.enqueue_async(vec![report("t", &format!("con_{n}"), &format!("br:{}", n % 50), &body(n))]).await.unwrap();
+                d.enqueue_async(vec![report("t", &format!("con_{n}"), &format!("br:{}", n % 50), &body(n))])
+                    .await
+                    .unwrap();
             }
         }));
     }

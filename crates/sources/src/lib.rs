@@ -18,4 +18,4 @@ pub mod secret;
 pub mod submit;
 
 pub use event::{EventKind, SourceEvent};
-pub use submit::{Ack, EventSender, SubmitError, Submission, acknowledge_all, submit};
+pub use submit::{Ack, EventSender, Submission, SubmitError, acknowledge_all, submit};

@@ -66,7 +66,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<SourceEvent>, ReplayError> {
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(line).map_err(|source| ReplayError::Json { path: path.to_path_buf(), line: line_no, source })?;
+        let value: Value = serde_json::from_str(line).map_err(|source| ReplayError::Json {
+            path: path.to_path_buf(),
+            line: line_no,
+            source,
+        })?;
         events.push(record(path, line_no, value)?);
     }
     Ok(events)
@@ -112,13 +116,19 @@ mod tests {
             "{\"kind\": \"build-new\", \"payload\": {\"buildid\": 2}}\n",
         );
         let kinds: Vec<EventKind> = parse(Path::new("x.jsonl"), text).unwrap().into_iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, [EventKind::BuildNew, EventKind::BuildFinished, EventKind::BuildsetComplete, EventKind::BuildNew]);
+        assert_eq!(
+            kinds,
+            [EventKind::BuildNew, EventKind::BuildFinished, EventKind::BuildsetComplete, EventKind::BuildNew]
+        );
     }
 
     #[test]
     fn bad_records_name_file_and_line() {
         let err = parse(Path::new("rec.jsonl"), "{\"buildid\": 1}\n{\"nope\": 2}\n").unwrap_err();
-        assert_eq!(err.to_string(), "rec.jsonl:2: neither an event ({\"kind\", \"payload\"}) nor a Buildbot build or buildset payload");
+        assert_eq!(
+            err.to_string(),
+            "rec.jsonl:2: neither an event ({\"kind\", \"payload\"}) nor a Buildbot build or buildset payload"
+        );
         let err = parse(Path::new("rec.jsonl"), "{\"buildid\": 1}\n{oops\n").unwrap_err();
         assert!(err.to_string().starts_with("rec.jsonl:2: not valid JSON"), "{err}");
         let err = parse(Path::new("k.json"), "{\"kind\": \"build-started\", \"payload\": {}}").unwrap_err();

@@ -79,8 +79,11 @@ impl SecretSource {
         } else if let Some(var) = &self.env {
             std::env::var(var).map_err(|_| SecretError::MissingEnv { field: field.into(), var: var.clone() })?
         } else if let Some(path) = &self.file {
-            let mut v = std::fs::read_to_string(path)
-                .map_err(|source| SecretError::File { field: field.into(), path: path.clone(), source })?;
+            let mut v = std::fs::read_to_string(path).map_err(|source| SecretError::File {
+                field: field.into(),
+                path: path.clone(),
+                source,
+            })?;
             if v.ends_with('\n') {
                 v.pop();
                 if v.ends_with('\r') {

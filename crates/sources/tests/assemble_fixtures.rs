@@ -10,12 +10,12 @@
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use wasmpush_guest::python_json;
+use wasmpush_sources::EventKind;
 use wasmpush_sources::buildbot::assemble::{self, Ctx};
 use wasmpush_sources::buildbot::rest::{Api, RestError};
 use wasmpush_sources::buildbot::track::Tracker;
 use wasmpush_sources::buildbot::{LogContents, Needs};
-use wasmpush_guest::python_json;
-use wasmpush_sources::EventKind;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/buildbot-4.3.0")
@@ -76,7 +76,12 @@ impl Api for FixtureApi {
         }
         if let ["builders", b] = parts.as_slice() {
             let all = &self.by_path["builders"]["builders"];
-            if let Some(x) = all.as_array().unwrap().iter().find(|x| x["builderid"].as_i64().map(|i| i.to_string()).as_deref() == Some(*b)) {
+            if let Some(x) = all
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["builderid"].as_i64().map(|i| i.to_string()).as_deref() == Some(*b))
+            {
                 return Ok(vec![x.clone()]);
             }
         }
@@ -203,10 +208,16 @@ async fn live_payloads_from_ws_frames_match_captures() {
         };
         let id: i64 = parts[1].parse().unwrap();
         let complete = kind == EventKind::BuildFinished;
-        for c in caps.iter().filter(|c| c.path == "/default" && c.json["buildid"] == id && c.json["complete"] == complete) {
+        for c in
+            caps.iter().filter(|c| c.path == "/default" && c.json["buildid"] == id && c.json["complete"] == complete)
+        {
             let got = assemble::build_payload(&api, &ctx(), id, kind, Some(&tracker), &Needs::default()).await.unwrap();
             // Byte-exact ws build fields: the build's own 12 fields come from the frame.
-            let head = |v: &Value| python_json(&Value::Object(v.as_object().unwrap().iter().take(12).map(|(k, v)| (k.clone(), v.clone())).collect()));
+            let head = |v: &Value| {
+                python_json(&Value::Object(
+                    v.as_object().unwrap().iter().take(12).map(|(k, v)| (k.clone(), v.clone())).collect(),
+                ))
+            };
             assert_eq!(head(&got), head(&c.json), "{}: build fields", c.name);
             let mut want = c.json.clone();
             // /default "new" bodies carry `steps` leaked from another reporter (spec §c.3).
@@ -232,7 +243,10 @@ async fn live_payloads_from_ws_frames_match_captures() {
     }
     assert_eq!(checked, 14, "/default build events of builds 1-8");
     // Buildbot's own race (spec §c.2): most, not all, match even on completion fields.
-    assert!(exact_requests >= 7, "only {exact_requests} of {checked} matched with buildrequest/buildset completion too");
+    assert!(
+        exact_requests >= 7,
+        "only {exact_requests} of {checked} matched with buildrequest/buildset completion too"
+    );
     eprintln!("{exact_requests}/{checked} live payloads identical including buildrequest/buildset completion");
 }
 

@@ -100,7 +100,10 @@ impl Faults {
                 return;
             }
         };
-        let resp = format!("HTTP/1.1 {status}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        let resp = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
         let _ = down.write_all(resp.as_bytes()).await;
     }
 }
@@ -123,7 +126,11 @@ impl Write for LogBuf {
 async fn rest_errors_garbage_and_timeouts_are_retried_not_dropped() {
     let logs = LogBuf::default();
     let l2 = logs.clone();
-    tracing_subscriber::fmt().with_ansi(false).with_env_filter("wasmpush_sources=info").with_writer(move || l2.clone()).init();
+    tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_env_filter("wasmpush_sources=info")
+        .with_writer(move || l2.clone())
+        .init();
 
     let h = Harness::start(&[]);
     let upstream = url::Url::parse(&h.url()).unwrap();
@@ -144,9 +151,11 @@ async fn rest_errors_garbage_and_timeouts_are_retried_not_dropped() {
     faults.arm(&[Fault::Status500, Fault::Html, Fault::TruncatedJson, Fault::Silence]);
     let t = Instant::now();
     let run_dir = h_dir(&h);
-    let run = tokio::task::spawn_blocking(move || support::harness(&["run-builds", "--dir", run_dir.as_str(), "--only", "pass"]))
-        .await
-        .unwrap();
+    let run = tokio::task::spawn_blocking(move || {
+        support::harness(&["run-builds", "--dir", run_dir.as_str(), "--only", "pass"])
+    })
+    .await
+    .unwrap();
     let buildid = run["builds"][0]["buildid"].as_i64().unwrap();
     let mut got = Vec::new();
     while got.len() < 3 {
@@ -155,7 +164,14 @@ async fn rest_errors_garbage_and_timeouts_are_retried_not_dropped() {
     }
     eprintln!("[timing] faulty run: {:.1}s", t.elapsed().as_secs_f64());
     let ids: Vec<String> = got.iter().map(SourceEvent::event_id).collect();
-    assert_eq!(ids, [format!("build-new:{buildid}"), format!("build-finished:{buildid}"), format!("buildset-complete:{}", run["builds"][0]["bsid"])]);
+    assert_eq!(
+        ids,
+        [
+            format!("build-new:{buildid}"),
+            format!("build-finished:{buildid}"),
+            format!("buildset-complete:{}", run["builds"][0]["bsid"])
+        ]
+    );
     let fin = got.iter().find(|e| e.kind == EventKind::BuildFinished).unwrap();
     assert_eq!(fin.payload["builder"]["name"], "pass");
     assert_eq!(fin.payload["results"], 0);
@@ -164,7 +180,9 @@ async fn rest_errors_garbage_and_timeouts_are_retried_not_dropped() {
     let served = faults.served.lock().unwrap().clone();
     assert_eq!(served.len(), 4, "every fault was served: {served:?}");
     let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
-    for why in ["HTTP 500: boom", "expected JSON, got Content-Type \"text/html\"", "malformed JSON", "no answer within 2s"] {
+    for why in
+        ["HTTP 500: boom", "expected JSON, got Content-Type \"text/html\"", "malformed JSON", "no answer within 2s"]
+    {
         assert!(text.contains(why), "no retry warning mentioning {why:?} in the logs");
     }
     assert!(text.contains("cannot assemble the payload; retrying"));

@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{Harness, Proxy, init_tracing, path_str};
 use tokio::sync::watch;
+use wasmpush_guest::python_json;
 use wasmpush_sources::buildbot::{self, BuildbotConfig, LogContents, Needs, Status, payload_for};
 use wasmpush_sources::relay::{RelayConfig, RelayServer};
-use wasmpush_guest::python_json;
 use wasmpush_sources::{EventKind, EventSender, SourceEvent};
 
 type Events = Arc<Mutex<Vec<SourceEvent>>>;
@@ -51,7 +51,11 @@ fn config(url: &str, state: &std::path::Path, extra: serde_json::Value) -> Build
     serde_json::from_value(v).unwrap()
 }
 
-fn spawn_source(cfg: BuildbotConfig, needs: Needs, tx: EventSender) -> (tokio::task::JoinHandle<()>, watch::Receiver<Status>) {
+fn spawn_source(
+    cfg: BuildbotConfig,
+    needs: Needs,
+    tx: EventSender,
+) -> (tokio::task::JoinHandle<()>, watch::Receiver<Status>) {
     let (st_tx, st_rx) = watch::channel(Status::Starting);
     let h = tokio::spawn(async move {
         if let Err(e) = buildbot::run_with_status(cfg, needs, tx, st_tx).await {
@@ -139,9 +143,13 @@ async fn payloads_match_buildbots_default_httpstatuspush() {
         previous_build: true,
         ..Needs::nothing()
     });
-    let cfg = config(&h.url(), &dir.path().join("cursor.json"), serde_json::json!({
-        "auth": {"type": "basic", "user": "wasmpush", "password": "s3cr3t-\u{e9}"}
-    }));
+    let cfg = config(
+        &h.url(),
+        &dir.path().join("cursor.json"),
+        serde_json::json!({
+            "auth": {"type": "basic", "user": "wasmpush", "password": "s3cr3t-\u{e9}"}
+        }),
+    );
     let (source, mut status) = spawn_source(cfg, union, tx);
     wait_following(&mut status).await;
 
@@ -155,8 +163,12 @@ async fn payloads_match_buildbots_default_httpstatuspush() {
     let want = expected(&run);
     wait_events(&events, &want).await;
     eprintln!("[timing] builds + all source events: {:.1}s", t.elapsed().as_secs_f64());
-    let results: BTreeMap<String, i64> =
-        run["builds"].as_array().unwrap().iter().map(|b| (b["builder"].as_str().unwrap().to_string(), b["results"].as_i64().unwrap())).collect();
+    let results: BTreeMap<String, i64> = run["builds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["builder"].as_str().unwrap().to_string(), b["results"].as_i64().unwrap()))
+        .collect();
     assert_eq!(
         results,
         [("child", 0), ("exception", 4), ("fail", 2), ("parent", 0), ("pass", 0), ("slow", 6), ("warn", 1)]
@@ -184,10 +196,16 @@ async fn payloads_match_buildbots_default_httpstatuspush() {
             exact += 1;
             continue;
         }
-        assert_eq!(python_json(&without_racy(&ours)), python_json(&without_racy(&pushed)), "{id}: payload differs from Buildbot's body");
+        assert_eq!(
+            python_json(&without_racy(&ours)),
+            python_json(&without_racy(&pushed)),
+            "{id}: payload differs from Buildbot's body"
+        );
     }
     assert_eq!(compared, 12);
-    eprintln!("{exact}/{compared} payloads byte-identical to Buildbot's bodies; the rest differ only in buildrequest/buildset completion");
+    eprintln!(
+        "{exact}/{compared} payloads byte-identical to Buildbot's bodies; the rest differ only in buildrequest/buildset completion"
+    );
 
     // The relay got the other reporter's POSTs: same builds, same events.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -207,10 +225,13 @@ async fn payloads_match_buildbots_default_httpstatuspush() {
         // Two reporters fetch at their own moment: only the racy fields may differ.
         assert_eq!(python_json(&without_racy(&ev.payload)), python_json(&without_racy(&pushed)), "relay {id}");
     }
-    eprintln!("relay: {relay_exact}/12 bodies identical to the other reporter's, the rest differ only in completion fields");
+    eprintln!(
+        "relay: {relay_exact}/12 bodies identical to the other reporter's, the rest differ only in completion fields"
+    );
 
     // The fetched extras are there for the generators that want them.
-    let fin = evs.iter().find(|e| e.kind == EventKind::BuildFinished && e.payload["builder"]["name"] == "pass").unwrap();
+    let fin =
+        evs.iter().find(|e| e.kind == EventKind::BuildFinished && e.payload["builder"]["name"] == "pass").unwrap();
     let steps = fin.payload["steps"].as_array().unwrap();
     let hello = steps.iter().find(|s| s["name"] == "hello").unwrap();
     let content = hello["logs"][0]["content"]["content"].as_str().unwrap();
@@ -219,7 +240,10 @@ async fn payloads_match_buildbots_default_httpstatuspush() {
     let props = python_json(&fin.payload["properties"]);
     assert!(props.contains(r#""nested_json": [{"zeta": [1, 2.5, {"k": "v", "b": null}], "alpha": true, "mid": {"y": 1, "x": "\u00e9"}}, "Builder"]"#), "{props}");
     assert!(props.contains(r#""tiny_float": [1e-07, "Builder"]"#), "{props}");
-    let bs = evs.iter().find(|e| e.kind == EventKind::BuildsetComplete && e.payload["builds"][0]["builder"]["name"] == "parent").unwrap();
+    let bs = evs
+        .iter()
+        .find(|e| e.kind == EventKind::BuildsetComplete && e.payload["builds"][0]["builder"]["name"] == "parent")
+        .unwrap();
     assert_eq!(bs.payload["buildset"]["complete"], true);
     source.abort();
 }

@@ -87,18 +87,27 @@ impl FakeApi {
             r.insert(path, sorted(&v));
         };
         put("builds/50".into(), build_obj(50, 3, m.number, json!(0)));
-        put("buildrequests/7".into(), json!({"buildrequestid": 7, "buildsetid": 9, "builderid": 3, "priority": 0, "claimed": true,
+        put(
+            "buildrequests/7".into(),
+            json!({"buildrequestid": 7, "buildsetid": 9, "builderid": 3, "priority": 0, "claimed": true,
             "claimed_at": 1, "claimed_by_masterid": 1, "complete": true, "results": 0, "submitted_at": 1, "complete_at": 2,
-            "waited_for": false, "properties": null}));
-        put("buildsets/9".into(), json!({"bsid": 9, "external_idstring": null, "reason": "r", "submitted_at": 1, "complete": true,
+            "waited_for": false, "properties": null}),
+        );
+        put(
+            "buildsets/9".into(),
+            json!({"bsid": 9, "external_idstring": null, "reason": "r", "submitted_at": 1, "complete": true,
             "complete_at": 2, "results": 0, "parent_buildid": if m.parent { json!(40) } else { Value::Null },
             "parent_relationship": null, "rebuilt_buildid": null,
             "sourcestamps": [{"ssid": 1, "branch": "b", "revision": null, "project": "p", "repository": "r", "codebase": "",
-                "created_at": 1, "patch": null}]}));
+                "created_at": 1, "patch": null}]}),
+        );
         put("builds/40".into(), build_obj(40, 2, 1, json!(0)));
         for b in [2, 3] {
-            put(format!("builders/{b}"), json!({"builderid": b, "name": format!("b{b}"), "masterids": [1], "description": null,
-                "description_format": null, "description_html": null, "projectid": null, "tags": []}));
+            put(
+                format!("builders/{b}"),
+                json!({"builderid": b, "name": format!("b{b}"), "masterids": [1], "description": null,
+                "description_format": null, "description_html": null, "projectid": null, "tags": []}),
+            );
         }
         let props: Map<String, Value> = m.props.iter().cloned().collect();
         put("builds/50/properties".into(), Value::Object(props));
@@ -112,7 +121,10 @@ impl FakeApi {
             for l in logs {
                 logid += 1;
                 ls.push(json!({"logid": logid, "name": l, "slug": l, "stepid": stepid, "complete": true, "num_lines": 1, "type": "s"}));
-                put(format!("logs/{logid}/contents"), json!({"logid": logid, "firstline": 0, "content": format!("o{l}\n")}));
+                put(
+                    format!("logs/{logid}/contents"),
+                    json!({"logid": logid, "firstline": 0, "content": format!("o{l}\n")}),
+                );
             }
             put(format!("steps/{stepid}/logs"), Value::Array(ls));
         }
@@ -135,8 +147,15 @@ impl Api for FakeApi {
 }
 
 fn needs() -> impl Strategy<Value = Needs> {
-    (any::<bool>(), any::<bool>(), any::<bool>(), 0usize..3, any::<bool>(), prop::collection::btree_set("[a-z]{1,5}", 0..3)).prop_map(
-        |(properties, steps, logs, lc, previous_build, only)| Needs {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        0usize..3,
+        any::<bool>(),
+        prop::collection::btree_set("[a-z]{1,5}", 0..3),
+    )
+        .prop_map(|(properties, steps, logs, lc, previous_build, only)| Needs {
             properties,
             steps,
             logs,
@@ -147,8 +166,7 @@ fn needs() -> impl Strategy<Value = Needs> {
             },
             previous_build,
             ..Needs::default()
-        },
-    )
+        })
 }
 
 fn ctx() -> Ctx {

@@ -4,9 +4,9 @@
 
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
-use wasmpush_sources::relay::parse::{check_content_type, kind_override, parse_body};
 use wasmpush_guest::python_json;
 use wasmpush_sources::EventKind;
+use wasmpush_sources::relay::parse::{check_content_type, kind_override, parse_body};
 
 fn leaf() -> impl Strategy<Value = Value> {
     prop_oneof![

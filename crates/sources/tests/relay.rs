@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use wasmpush_sources::relay::{RelayConfig, RelayServer};
 use wasmpush_guest::python_json;
+use wasmpush_sources::relay::{RelayConfig, RelayServer};
 use wasmpush_sources::{EventKind, SourceEvent};
 
 fn fixtures() -> PathBuf {
@@ -29,10 +29,14 @@ fn captured_bodies() -> Vec<(String, String)> {
     out
 }
 
-async fn start(auth: serde_json::Value, max_body: u64) -> (String, mpsc::Receiver<SourceEvent>, tokio::task::JoinHandle<()>) {
+async fn start(
+    auth: serde_json::Value,
+    max_body: u64,
+) -> (String, mpsc::Receiver<SourceEvent>, tokio::task::JoinHandle<()>) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cfg: RelayConfig =
-        serde_json::from_value(serde_json::json!({"listen": "127.0.0.1:0", "auth": auth, "max_body": max_body})).unwrap();
+        serde_json::from_value(serde_json::json!({"listen": "127.0.0.1:0", "auth": auth, "max_body": max_body}))
+            .unwrap();
     let server = RelayServer::bind(&cfg).await.unwrap();
     let url = format!("http://{}", server.local_addr());
     // Acknowledged at once: a stand-in for the host's inbox commit.
@@ -65,12 +69,14 @@ async fn post(
 
 #[tokio::test]
 async fn relays_every_captured_buildbot_body_byte_for_byte() {
-    let (url, mut rx, task) = start(serde_json::json!({"type": "basic", "user": "bb", "password": "pw"}), 1 << 20).await;
+    let (url, mut rx, task) =
+        start(serde_json::json!({"type": "basic", "user": "bb", "password": "pw"}), 1 << 20).await;
     let c = client();
     let bodies = captured_bodies();
     assert!(bodies.len() >= 80, "fixtures missing: {}", bodies.len());
     for (name, body) in &bodies {
-        let (status, text) = post(&c, &format!("{url}/default"), Some("application/json"), Some(("bb", "pw")), body.clone()).await;
+        let (status, text) =
+            post(&c, &format!("{url}/default"), Some("application/json"), Some(("bb", "pw")), body.clone()).await;
         assert_eq!(status, 200, "{name}: {text}");
         let ev = rx.recv().await.unwrap();
         assert_eq!(text, format!("queued {}\n", ev.event_id()));
@@ -88,7 +94,10 @@ async fn relays_every_captured_buildbot_body_byte_for_byte() {
         assert_eq!(ev.kind, want, "{name}");
     }
     drop(rx);
-    tokio::time::timeout(Duration::from_secs(5), task).await.expect("server stops when the receiver is dropped").unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("server stops when the receiver is dropped")
+        .unwrap();
 }
 
 /// A POST with `Transfer-Encoding: chunked` (no Content-Length) of
@@ -128,7 +137,14 @@ async fn bad_input_gets_a_one_line_4xx_and_enqueues_nothing() {
         ("malformed JSON", json, ok, "{\"buildid\": 7,".into(), 400, "malformed JSON"),
         ("empty body", None, ok, String::new(), 415, "missing Content-Type"),
         ("text/plain", Some("text/plain"), ok, good.into(), 415, "unsupported Content-Type"),
-        ("too big", json, ok, format!("{{\"buildid\": 1, \"pad\": \"{}\"}}", "x".repeat(3000)), 413, "over the configured limit"),
+        (
+            "too big",
+            json,
+            ok,
+            format!("{{\"buildid\": 1, \"pad\": \"{}\"}}", "x".repeat(3000)),
+            413,
+            "over the configured limit",
+        ),
         ("not a build", json, ok, "{\"hello\": 1}".into(), 422, "not a Buildbot payload"),
         ("scalar", json, ok, "42".into(), 422, "not a Buildbot payload"),
     ];

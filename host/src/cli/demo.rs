@@ -28,8 +28,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let generators = std::fs::canonicalize(&args.generators)
-        .with_context(|| format!("generators folder {} (run scripts/build-generators.sh first)", args.generators.display()))?;
+    let generators = std::fs::canonicalize(&args.generators).with_context(|| {
+        format!("generators folder {} (run scripts/build-generators.sh first)", args.generators.display())
+    })?;
     let work = tempfile::tempdir()?;
     let events = work.path().join("events.jsonl");
     std::fs::write(&events, EVENTS)?;

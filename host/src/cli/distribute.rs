@@ -5,7 +5,8 @@ use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use wasmpush_distribute::{
-    FetchOptions, GeneratorSource, LoadPolicy, Metadata, OciRef, PublicKey, SecretKey, Store, TrustedKeys, embed_metadata, inspect,
+    FetchOptions, GeneratorSource, LoadPolicy, Metadata, OciRef, PublicKey, SecretKey, Store, TrustedKeys,
+    embed_metadata, inspect,
 };
 
 /// Options shared by the commands that reach a registry or the store.
@@ -113,7 +114,8 @@ pub struct SignArgs {
 pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     let key = SecretKey::read_file(&a.key)?;
     if a.target.starts_with("oci://") {
-        let sig = block_on(wasmpush_distribute::sign_remote(&a.net.store()?, &oci(&a.target)?, &key, &a.net.options()))??;
+        let sig =
+            block_on(wasmpush_distribute::sign_remote(&a.net.store()?, &oci(&a.target)?, &key, &a.net.options()))??;
         println!("signed {} by key {}", a.target, sig.key_id);
     } else {
         let path = wasmpush_distribute::sign_file(Path::new(&a.target), &key)?;
@@ -136,7 +138,11 @@ pub struct VerifyArgs {
 pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut keys = Vec::new();
     for k in &a.keys {
-        keys.push(if k.starts_with("wasmpush-ed25519-public:") { PublicKey::parse(k, "--key")? } else { PublicKey::read_file(Path::new(k))? });
+        keys.push(if k.starts_with("wasmpush-ed25519-public:") {
+            PublicKey::parse(k, "--key")?
+        } else {
+            PublicKey::read_file(Path::new(k))?
+        });
     }
     let policy = LoadPolicy { sha256: None, trusted_keys: Some(TrustedKeys::new(keys)) };
     let source = GeneratorSource::parse(&a.target)?;
@@ -162,8 +168,18 @@ pub fn inspect_cmd(a: InspectArgs) -> anyhow::Result<ExitCode> {
     println!("sha256      {}", i.sha256.hex());
     println!("size        {} bytes", i.size);
     println!("metadata    {}", serde_json::to_string(&i.metadata)?);
-    println!("stamped     {}", if i.has_wasmpush_section { "yes (wasmpush:metadata section)" } else { "no (run `wasmpush stamp`)" });
-    println!("generator   {}", if i.exports_generator_world() { "exports describe and generate" } else { "does NOT export the generator world" });
+    println!(
+        "stamped     {}",
+        if i.has_wasmpush_section { "yes (wasmpush:metadata section)" } else { "no (run `wasmpush stamp`)" }
+    );
+    println!(
+        "generator   {}",
+        if i.exports_generator_world() {
+            "exports describe and generate"
+        } else {
+            "does NOT export the generator world"
+        }
+    );
     println!("imports     {}", i.imports.join(", "));
     println!("exports     {}", i.exports.join(", "));
     Ok(ExitCode::SUCCESS)
@@ -184,7 +200,8 @@ pub struct StampArgs {
 /// Records the generator's own description in a `wasmpush:metadata`
 /// section, so `inspect` (and registries) can show it without running it.
 pub fn stamp(a: StampArgs) -> anyhow::Result<ExitCode> {
-    let runtime = wasmpush::runtime::Runtime::new(&wasmpush::runtime::RuntimeOptions { cache_dir: None, ..Default::default() })?;
+    let runtime =
+        wasmpush::runtime::Runtime::new(&wasmpush::runtime::RuntimeOptions { cache_dir: None, ..Default::default() })?;
     let g = runtime.load(&a.file, None, wasmpush::runtime::Limits::default())?;
     let info = g.info();
     let bytes = std::fs::read(&a.file)?;
@@ -200,6 +217,12 @@ pub fn stamp(a: StampArgs) -> anyhow::Result<ExitCode> {
     let stamped = embed_metadata(&bytes, &meta)?;
     let out = a.output.unwrap_or(a.file);
     std::fs::write(&out, &stamped).with_context(|| format!("cannot write {}", out.display()))?;
-    println!("stamped {} ({} {}); sha256 = \"{}\"", out.display(), info.name, info.version, inspect(&stamped)?.sha256.hex());
+    println!(
+        "stamped {} ({} {}); sha256 = \"{}\"",
+        out.display(),
+        info.name,
+        info.version,
+        inspect(&stamped)?.sha256.hex()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -55,7 +55,13 @@ impl Cli {
     pub fn default_log_level(&self) -> &'static str {
         match self.command {
             Command::Render(_) | Command::Check(_) | Command::Demo(_) | Command::Outbox(_) | Command::New(_) => "warn",
-            Command::Push(_) | Command::Pull(_) | Command::Keygen(_) | Command::Sign(_) | Command::Verify(_) | Command::Inspect(_) | Command::Stamp(_) => "warn",
+            Command::Push(_)
+            | Command::Pull(_)
+            | Command::Keygen(_)
+            | Command::Sign(_)
+            | Command::Verify(_)
+            | Command::Inspect(_)
+            | Command::Stamp(_) => "warn",
             Command::Run(_) => "info",
         }
     }
@@ -63,7 +69,8 @@ impl Cli {
 
 /// Logs to stderr; `RUST_LOG` overrides the default level.
 pub fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)

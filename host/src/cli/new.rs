@@ -62,7 +62,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for (path, text) in files {
         let rel = path.split_once('/').map(|(_, r)| r).unwrap_or(path);
         let dest = root.join(rel);
-        std::fs::create_dir_all(dest.parent().unwrap_or(&root)).with_context(|| format!("creating {}", root.display()))?;
+        std::fs::create_dir_all(dest.parent().unwrap_or(&root))
+            .with_context(|| format!("creating {}", root.display()))?;
         std::fs::write(&dest, text.replace("{{name}}", name)).with_context(|| format!("writing {}", dest.display()))?;
         if rel.ends_with(".sh") {
             use std::os::unix::fs::PermissionsExt;

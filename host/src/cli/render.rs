@@ -37,14 +37,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let settings = args
         .settings
         .iter()
-        .map(|s| s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).with_context(|| format!("--set {s:?}: expected KEY=VALUE")))
+        .map(|s| {
+            s.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .with_context(|| format!("--set {s:?}: expected KEY=VALUE"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let text = if args.payload.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading the payload from stdin")?
     } else {
-        std::fs::read_to_string(&args.payload).with_context(|| format!("cannot read payload {}", args.payload.display()))?
+        std::fs::read_to_string(&args.payload)
+            .with_context(|| format!("cannot read payload {}", args.payload.display()))?
     };
-    let payload: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("payload {} is not valid JSON", args.payload.display()))?;
+    let payload: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("payload {} is not valid JSON", args.payload.display()))?;
     if !payload.is_object() {
         bail!("payload {} must be a JSON object", args.payload.display());
     }

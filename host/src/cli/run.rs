@@ -27,7 +27,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // The watcher runs as its own task: the event loop may block while
         // workers are busy, and a reload must not wait for that.
         let watcher = {
-            let (service, path, live, every) = (service.clone(), args.config.clone(), config.clone(), args.watch_interval);
+            let (service, path, live, every) =
+                (service.clone(), args.config.clone(), config.clone(), args.watch_interval);
             tokio::spawn(async move {
                 let never = wasmpush::reload::watch(&service, &path, live, every).await;
                 match never {}

@@ -5,7 +5,13 @@ fn filter(toml_text: &str) -> Result<Filter, FilterError> {
     Filter::new(&toml::from_str::<FilterSpec>(toml_text).unwrap())
 }
 
-fn build(kind: EventKind, builder: &str, tags: &[&str], results: Option<i64>, prev: Option<Option<i64>>) -> SourceEvent {
+fn build(
+    kind: EventKind,
+    builder: &str,
+    tags: &[&str],
+    results: Option<i64>,
+    prev: Option<Option<i64>>,
+) -> SourceEvent {
     let mut b = json!({
         "buildid": 1, "number": 2, "buildrequestid": 3, "results": results,
         "properties": {"scheduler": ["force", "Scheduler"], "branch": ["main", "Build"]},
@@ -89,7 +95,10 @@ fn start_end_reports_every_finished_build() {
     let f = filter("kind = \"build-start-end\"").unwrap();
     assert!((0..=6).all(|r| passes(&f, &finished(r))));
     assert!(passes(&f, &build(EventKind::BuildNew, "x", &[], None, None)));
-    assert_eq!(filter("kind = \"build-start-end\"\nmode = \"all\"").unwrap_err(), FilterError::NotForKind { key: "mode", kind: "build-start-end" });
+    assert_eq!(
+        filter("kind = \"build-start-end\"\nmode = \"all\"").unwrap_err(),
+        FilterError::NotForKind { key: "mode", kind: "build-start-end" }
+    );
 }
 
 #[test]
@@ -111,12 +120,19 @@ fn invalid_combinations_are_config_errors() {
     assert_eq!(filter("builders = [\"a\"]\ntags = [\"b\"]").unwrap_err(), FilterError::BuildersWithTags);
     assert_eq!(filter("mode = [\"all\"]").unwrap_err(), FilterError::AllInList);
     assert_eq!(filter("mode = \"sometimes\"").unwrap_err(), FilterError::UnknownMode("sometimes".into()));
-    assert!(matches!(filter("kind = \"buildset\"\nreport_new = true").unwrap_err(), FilterError::NotForKind { key: "report_new", .. }));
-    assert!(matches!(filter("kind = \"buildset-combined\"\nbuilders = [\"a\"]").unwrap_err(), FilterError::NotForKind { .. }));
+    assert!(matches!(
+        filter("kind = \"buildset\"\nreport_new = true").unwrap_err(),
+        FilterError::NotForKind { key: "report_new", .. }
+    ));
+    assert!(matches!(
+        filter("kind = \"buildset-combined\"\nbuilders = [\"a\"]").unwrap_err(),
+        FilterError::NotForKind { .. }
+    ));
 }
 
 fn buildset_event(results: &[(&str, i64)]) -> SourceEvent {
-    let builds: Vec<Value> = results.iter().map(|(n, r)| json!({"buildid": 1, "results": r, "builder": {"name": n, "tags": []}})).collect();
+    let builds: Vec<Value> =
+        results.iter().map(|(n, r)| json!({"buildid": 1, "results": r, "builder": {"name": n, "tags": []}})).collect();
     SourceEvent::new(EventKind::BuildsetComplete, json!({"buildset": {"bsid": 7}, "builds": builds}))
 }
 

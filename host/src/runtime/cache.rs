@@ -62,7 +62,13 @@ impl Cache {
 
     /// The component for `wasm` (whose digest is `sha256`), from the cache
     /// when a trusted entry exists, else compiled and stored.
-    pub fn load(&self, engine: &Engine, wasm: &[u8], sha256: &str, path: &Path) -> Result<(Component, Origin), LoadError> {
+    pub fn load(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        sha256: &str,
+        path: &Path,
+    ) -> Result<(Component, Origin), LoadError> {
         let entry = self.entry(sha256);
         if trusted(&entry) {
             // SAFETY: the entry was written by this host (see the module docs:
@@ -99,7 +105,8 @@ fn trusted(entry: &Path) -> bool {
     let Ok(meta) = std::fs::symlink_metadata(entry) else { return false };
     // SAFETY: geteuid has no preconditions.
     let uid = unsafe { libc_geteuid() };
-    let dir_ok = entry.parent().and_then(|d| std::fs::metadata(d).ok()).is_some_and(|d| d.uid() == uid && d.mode() & 0o022 == 0);
+    let dir_ok =
+        entry.parent().and_then(|d| std::fs::metadata(d).ok()).is_some_and(|d| d.uid() == uid && d.mode() & 0o022 == 0);
     meta.file_type().is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0 && dir_ok
 }
 

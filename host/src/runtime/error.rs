@@ -73,7 +73,9 @@ pub(crate) fn classify(err: &wasmtime::Error, stderr: &str, limits: &super::Limi
         Some(Trap::StackOverflow) => Cause::Stack,
         // Rust's shadow stack lives in linear memory: running out of it shows
         // up as an out-of-bounds access (wasm-toolchains.md, pitfall 12).
-        Some(Trap::MemoryOutOfBounds) => Cause::Trap { message: "out-of-bounds memory access (unbounded recursion or a bug in the generator)".into() },
+        Some(Trap::MemoryOutOfBounds) => Cause::Trap {
+            message: "out-of-bounds memory access (unbounded recursion or a bug in the generator)".into(),
+        },
         Some(trap) => Cause::Trap { message: with_stderr(&trap.to_string(), stderr) },
         None => Cause::Trap { message: with_stderr(&text, stderr) },
     }

@@ -96,12 +96,16 @@ impl Runtime {
             }
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
-        let engine = Engine::new(&config).map_err(|e| LoadError::Invalid { path: PathBuf::from("<engine>"), reason: format!("{e:#}") })?;
+        let engine = Engine::new(&config)
+            .map_err(|e| LoadError::Invalid { path: PathBuf::from("<engine>"), reason: format!("{e:#}") })?;
         let mut linker: Linker<State> = Linker::new(&engine);
-        let link_err = |e: wasmtime::Error| LoadError::Invalid { path: PathBuf::from("<linker>"), reason: format!("{e:#}") };
+        let link_err =
+            |e: wasmtime::Error| LoadError::Invalid { path: PathBuf::from("<linker>"), reason: format!("{e:#}") };
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;
-        bindings::wasmpush::plugin::host::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(link_err)?;
-        bindings::wasmpush::plugin::types::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(link_err)?;
+        bindings::wasmpush::plugin::host::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
+            .map_err(link_err)?;
+        bindings::wasmpush::plugin::types::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
+            .map_err(link_err)?;
         let cache = match &options.cache_dir {
             Some(dir) => Some(Cache::open(dir, &engine)?),
             None => None,
@@ -134,18 +138,34 @@ impl Runtime {
 
     /// Like [`Runtime::load`] for bytes already in memory; `path` is only
     /// used in messages.
-    pub fn load_bytes(&self, wasm: &[u8], path: &Path, name: Option<&str>, limits: Limits) -> Result<Generator, LoadError> {
+    pub fn load_bytes(
+        &self,
+        wasm: &[u8],
+        path: &Path,
+        name: Option<&str>,
+        limits: Limits,
+    ) -> Result<Generator, LoadError> {
         self.load_digested(wasm, &hex::encode(Sha256::digest(wasm)), path, name, limits)
     }
 
     /// Like [`Runtime::load_bytes`] when the hex sha256 of `wasm` is already
     /// known (the plugin fetcher computed it while checking the pin), so a
     /// large component is not hashed twice at start.
-    pub fn load_digested(&self, wasm: &[u8], sha256: &str, path: &Path, name: Option<&str>, limits: Limits) -> Result<Generator, LoadError> {
+    pub fn load_digested(
+        &self,
+        wasm: &[u8],
+        sha256: &str,
+        path: &Path,
+        name: Option<&str>,
+        limits: Limits,
+    ) -> Result<Generator, LoadError> {
         if limits.memory > self.max_memory {
             return Err(LoadError::BadInfo {
                 path: path.to_path_buf(),
-                reason: format!("memory limit {} is over the runtime's maximum of {} bytes", limits.memory, self.max_memory),
+                reason: format!(
+                    "memory limit {} is over the runtime's maximum of {} bytes",
+                    limits.memory, self.max_memory
+                ),
             });
         }
         let sha256 = sha256.to_string();
@@ -154,7 +174,8 @@ impl Runtime {
             Some(cache) => cache.load(&self.engine, wasm, &sha256, path)?,
             None => (Component::new(&self.engine, wasm).map_err(invalid)?, Origin::Compiled),
         };
-        let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld { path: path.to_path_buf(), reason: format!("{e:#}") };
+        let wrong_world =
+            |e: wasmtime::Error| LoadError::WrongWorld { path: path.to_path_buf(), reason: format!("{e:#}") };
         let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
         let pre = bindings::GeneratorPre::new(instance_pre).map_err(wrong_world)?;
         let mut generator = Generator {
@@ -162,13 +183,21 @@ impl Runtime {
             path: path.to_path_buf(),
             sha256,
             origin,
-            info: Info { name: String::new(), version: String::new(), description: String::new(), events: Vec::new(), needs: Needs::nothing() },
+            info: Info {
+                name: String::new(),
+                version: String::new(),
+                description: String::new(),
+                events: Vec::new(),
+                needs: Needs::nothing(),
+            },
             limits,
             pre,
         };
         let label = if generator.name.is_empty() { path.display().to_string() } else { generator.name.clone() };
         generator.name = label;
-        let info = generator.describe().map_err(|e| LoadError::Describe { path: path.to_path_buf(), reason: e.cause.to_string() })?;
+        let info = generator
+            .describe()
+            .map_err(|e| LoadError::Describe { path: path.to_path_buf(), reason: e.cause.to_string() })?;
         if info.name.trim().is_empty() {
             return Err(LoadError::BadInfo { path: path.to_path_buf(), reason: "empty name".into() });
         }
@@ -312,8 +341,14 @@ impl Generator {
     /// Runs the generator on one event in a fresh instance. `payload` is the
     /// JSON text of the payload; `settings` the generator's configured
     /// key/values. `Ok(None)` means "nothing to report".
-    pub fn generate(&self, kind: EventKind, payload: &str, settings: &[(String, String)]) -> Result<Option<Report>, GenerateError> {
-        let event = wit::Event { kind: event_kind_to_wit(kind), payload: payload.to_string(), settings: settings.to_vec() };
+    pub fn generate(
+        &self,
+        kind: EventKind,
+        payload: &str,
+        settings: &[(String, String)],
+    ) -> Result<Option<Report>, GenerateError> {
+        let event =
+            wit::Event { kind: event_kind_to_wit(kind), payload: payload.to_string(), settings: settings.to_vec() };
         let outcome = self.run(|store, g| g.call_generate(store, &event))?;
         let fail = |cause| GenerateError { generator: self.name.clone(), cause };
         match outcome {
@@ -321,7 +356,10 @@ impl Generator {
             Ok(None) => Ok(None),
             Ok(Some(r)) => {
                 if r.body.len() as u64 > self.limits.max_output {
-                    return Err(fail(Cause::OutputTooLarge { size: r.body.len() as u64, limit: self.limits.max_output }));
+                    return Err(fail(Cause::OutputTooLarge {
+                        size: r.body.len() as u64,
+                        limit: self.limits.max_output,
+                    }));
                 }
                 Ok(Some(Report { body: r.body, content_type: r.content_type, headers: r.headers, path: r.path }))
             }

@@ -20,11 +20,20 @@ pub fn generator(name: &str) -> PathBuf {
 /// The recorded captures: (file name, parsed capture JSON).
 pub fn captures() -> Vec<(String, serde_json::Value)> {
     let dir = repo().join("tests/fixtures/buildbot-4.3.0/captures");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
     files.sort();
     files
         .into_iter()
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -54,8 +63,10 @@ pub fn post(port: u16, path: &str, body: &str) -> Option<u16> {
 pub fn build_body(buildid: i64) -> String {
     static BASE: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     let base = BASE.get_or_init(|| {
-        let capture: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap()).unwrap();
+        let capture: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap(),
+        )
+        .unwrap();
         serde_json::from_str(capture["body_raw"].as_str().unwrap()).unwrap()
     });
     let mut b = base.clone();

@@ -27,11 +27,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use wasmpush::runtime::{Limits, Runtime, RuntimeOptions};
 use wasmpush_bench::e2e::procs::ReceiverProcess;
 use wasmpush_bench::e2e::report::{E2eReport, loadavg};
 use wasmpush_bench::e2e::throughput::{Harness, Mode, run_cell, unloaded_latency};
 use wasmpush_bench::e2e::{peer, startup};
-use wasmpush::runtime::{Limits, Runtime, RuntimeOptions};
 use wasmpush_bench::{paths, payloads, receiver};
 
 struct Options {
@@ -78,7 +78,10 @@ fn options(args: Vec<String>) -> Result<Options> {
             "--workers" => o.workers = list(it.next(), "--workers")?,
             "--peer-events" => o.peer_events = number(it.next(), "--peer-events")?,
             "--peer-concurrency" => o.peer_concurrency = list(it.next(), "--peer-concurrency")?,
-            "--peer-backends" => o.peer_backends = it.next().context("--peer-backends needs a value")?.split(',').map(String::from).collect(),
+            "--peer-backends" => {
+                o.peer_backends =
+                    it.next().context("--peer-backends needs a value")?.split(',').map(String::from).collect()
+            }
             "--no-peer" => o.peer = false,
             "--no-proto" => o.proto = false,
             "--no-startup" => o.startup = false,
@@ -119,12 +122,17 @@ fn main() -> Result<()> {
         Some("receiver") => return receiver_main(),
         Some("probe") => {
             let config = PathBuf::from(args.get(1).context("probe CONFIG [--load N]")?);
-            let load = if args.get(2).map(String::as_str) == Some("--load") { number(args.get(3).cloned(), "--load")? } else { 0 };
+            let load = if args.get(2).map(String::as_str) == Some("--load") {
+                number(args.get(3).cloned(), "--load")?
+            } else {
+                0
+            };
             return startup::probe_main(&config, load);
         }
         _ => {}
     }
-    let command = format!("cargo run -p wasmpush-bench --bin e2e{}{}", if args.is_empty() { "" } else { " -- " }, args.join(" "));
+    let command =
+        format!("cargo run -p wasmpush-bench --bin e2e{}{}", if args.is_empty() { "" } else { " -- " }, args.join(" "));
     let o = options(std::mem::take(&mut args))?;
     let started = Instant::now();
     let load_before = loadavg();
@@ -173,12 +181,22 @@ fn main() -> Result<()> {
         Some(py) => {
             let file = scratch.join("peer-payloads.jsonl");
             let needs = {
-                let runtime = Runtime::new(&RuntimeOptions { cache_dir: Some(scratch.join("cache")), ..RuntimeOptions::default() })?;
+                let runtime = Runtime::new(&RuntimeOptions {
+                    cache_dir: Some(scratch.join("cache")),
+                    ..RuntimeOptions::default()
+                })?;
                 runtime.load(&generator, None, Limits::default())?.info().needs.clone()
             };
             peer::write_payloads(&file, &events[..o.peer_events.min(events.len())], &needs)?;
             receiver.reset()?;
-            let r = peer::run(py, &format!("{}/peer", receiver.url()), &file, &o.peer_concurrency, &o.peer_backends, Duration::from_secs(600))?;
+            let r = peer::run(
+                py,
+                &format!("{}/peer", receiver.url()),
+                &file,
+                &o.peer_concurrency,
+                &o.peer_backends,
+                Duration::from_secs(600),
+            )?;
             let hits = receiver.dump()?;
             let expected: usize = r.cells.iter().map(|c| c.reports + c.reports.min(50)).sum();
             if hits.len() != expected {

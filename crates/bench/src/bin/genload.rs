@@ -49,12 +49,18 @@ fn main() -> Result<()> {
     if proto::pagemap_scan_available() {
         variants.push(EngineOptions::keep_resident(16 << 20));
     }
-    println!("fresh calls on {} threads for {seconds} s per cell (payload {} B); debug_assertions={}", threads.iter().map(|t| t.to_string()).collect::<Vec<_>>().join("/"), payload.len(), cfg!(debug_assertions));
+    println!(
+        "fresh calls on {} threads for {seconds} s per cell (payload {} B); debug_assertions={}",
+        threads.iter().map(|t| t.to_string()).collect::<Vec<_>>().join("/"),
+        payload.len(),
+        cfg!(debug_assertions)
+    );
     println!("\n| generator | variant | threads | calls/s | CPU per call | wall per call per thread |");
     println!("|---|---|---|---|---|---|");
     for stem in &stems {
         let path = paths::generator(stem)?;
-        let gens: Vec<Arc<_>> = variants.iter().map(|v| Ok(Arc::new(ProtoRuntime::new(*v)?.load(&path)?))).collect::<Result<_>>()?;
+        let gens: Vec<Arc<_>> =
+            variants.iter().map(|v| Ok(Arc::new(ProtoRuntime::new(*v)?.load(&path)?))).collect::<Result<_>>()?;
         for &t in &threads {
             for _round in 0..2 {
                 for (v, g) in variants.iter().zip(&gens) {

@@ -26,7 +26,10 @@ fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--calls" => calls = args.next().and_then(|v| v.parse().ok()).ok_or_else(|| anyhow::anyhow!("--calls needs a number"))?,
+            "--calls" => {
+                calls =
+                    args.next().and_then(|v| v.parse().ok()).ok_or_else(|| anyhow::anyhow!("--calls needs a number"))?
+            }
             "--variants" => only = args.next(),
             "--trimmed" => trimmed = true,
             "--bench" => {}
@@ -64,7 +67,11 @@ fn main() -> Result<()> {
     }
     let runtimes: Vec<ProtoRuntime> = variants.iter().map(|v| ProtoRuntime::new(*v)).collect::<Result<_>>()?;
 
-    println!("capture 016 ({} B{}), {calls} calls x 3 rounds per cell; medians; faults = minor page faults (instantiate/call/drop)", payload.len(), if trimmed { ", without steps and prev_build" } else { "" });
+    println!(
+        "capture 016 ({} B{}), {calls} calls x 3 rounds per cell; medians; faults = minor page faults (instantiate/call/drop)",
+        payload.len(),
+        if trimmed { ", without steps and prev_build" } else { "" }
+    );
     println!("debug_assertions={}\n", cfg!(debug_assertions));
     println!("| generator | variant | total | store+WASI | instantiate | call | drop | faults |");
     println!("|---|---|---|---|---|---|---|---|");

@@ -58,7 +58,11 @@ pub fn python() -> Result<PathBuf> {
     if !setup.is_file() {
         bail!("{} is missing; set BUILDBOT_PYTHON to a python with buildbot==4.3.0 installed", setup.display());
     }
-    let out = Command::new("bash").arg(&setup).stderr(Stdio::inherit()).output().with_context(|| format!("running {}", setup.display()))?;
+    let out = Command::new("bash")
+        .arg(&setup)
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", setup.display()))?;
     if !out.status.success() {
         bail!("{} failed ({})", setup.display(), out.status);
     }
@@ -75,7 +79,8 @@ pub fn python() -> Result<PathBuf> {
 /// lines: what `buildbot-json` re-encodes byte for byte, and what Buildbot's
 /// default formatter (which wants properties but no steps) puts in a report.
 pub fn write_payloads(path: &Path, events: &[SourceEvent], needs: &Needs) -> Result<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut f =
+        std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
     for e in events {
         serde_json::to_writer(&mut f, &payload_for(&e.payload, needs))?;
         f.write_all(b"\n")?;
@@ -85,7 +90,14 @@ pub fn write_payloads(path: &Path, events: &[SourceEvent], needs: &Needs) -> Res
 }
 
 /// Runs the peer script; kills it after `timeout`.
-pub fn run(python: &Path, url: &str, payloads: &Path, concurrency: &[usize], backends: &[String], timeout: Duration) -> Result<PeerRun> {
+pub fn run(
+    python: &Path,
+    url: &str,
+    payloads: &Path,
+    concurrency: &[usize],
+    backends: &[String],
+    timeout: Duration,
+) -> Result<PeerRun> {
     let script = paths::repo().join("crates/bench/peer/buildbot_peer.py");
     let conc: Vec<String> = concurrency.iter().map(|c| c.to_string()).collect();
     let mut child = Command::new(python)
@@ -118,7 +130,14 @@ pub fn run(python: &Path, url: &str, payloads: &Path, concurrency: &[usize], bac
     let json = text.lines().rev().find(|l| l.starts_with('{')).context("the Buildbot peer printed no result")?;
     let run: PeerRun = serde_json::from_str(json).context("parsing the Buildbot peer's result")?;
     if let Some(c) = run.cells.iter().find(|c| c.failures > 0) {
-        bail!("Buildbot peer: {} of {} pushes failed ({} x{}): {:?}", c.failures, c.reports, c.backend, c.concurrency, c.first_failure);
+        bail!(
+            "Buildbot peer: {} of {} pushes failed ({} x{}): {:?}",
+            c.failures,
+            c.reports,
+            c.backend,
+            c.concurrency,
+            c.first_failure
+        );
     }
     Ok(run)
 }

@@ -43,7 +43,8 @@ impl ReceiverProcess {
         let stdout = child.stdout.take().context("receiver stdout")?;
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).context("reading the receiver's address")?;
-        let addr: SocketAddr = line.trim().parse().with_context(|| format!("receiver printed {line:?}, not an address"))?;
+        let addr: SocketAddr =
+            line.trim().parse().with_context(|| format!("receiver printed {line:?}, not an address"))?;
         Ok(ReceiverProcess { child, _stdin: stdin, addr })
     }
 
@@ -58,7 +59,8 @@ impl ReceiverProcess {
     }
 
     fn control(&self, method: &str, path: &str) -> Result<String> {
-        let mut s = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).context("connecting to the receiver")?;
+        let mut s =
+            TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).context("connecting to the receiver")?;
         s.set_read_timeout(Some(Duration::from_secs(30)))?;
         write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")?;
         let mut resp = String::new();

@@ -37,7 +37,13 @@ pub struct E2eReport {
 /// CPU model, cores, kernel, memory.
 pub fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).unwrap_or("?").trim().to_string();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("?")
+        .trim()
+        .to_string();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
     let mem = std::fs::read_to_string("/proc/meminfo")
@@ -50,7 +56,12 @@ pub fn machine() -> String {
 
 /// `/proc/loadavg`'s first three fields.
 pub fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn ms(d: Duration) -> String {
@@ -69,7 +80,12 @@ fn median<T: Copy + Ord>(mut v: Vec<T>) -> Option<T> {
 
 impl E2eReport {
     fn best_peer(&self, concurrency: usize) -> Option<&super::peer::PeerCell> {
-        self.peer.as_ref()?.cells.iter().filter(|c| c.concurrency == concurrency).max_by(|a, b| a.rate.total_cmp(&b.rate))
+        self.peer
+            .as_ref()?
+            .cells
+            .iter()
+            .filter(|c| c.concurrency == concurrency)
+            .max_by(|a, b| a.rate.total_cmp(&b.rate))
     }
 
     /// The Markdown text.
@@ -82,7 +98,10 @@ impl E2eReport {
         let _ = writeln!(o, "- load average before / after: {} / {}", self.load_before, self.load_after);
         let _ = writeln!(o, "- wall time of the whole run: {:.0} s\n", self.elapsed.as_secs_f64());
 
-        let _ = writeln!(o, "### Throughput and latency (receiver on 127.0.0.1 answers 200 at once; HTTP/1.1 keep-alive)\n");
+        let _ = writeln!(
+            o,
+            "### Throughput and latency (receiver on 127.0.0.1 answers 200 at once; HTTP/1.1 keep-alive)\n"
+        );
         let _ = writeln!(
             o,
             "wasmpush: {} recorded build events (2–9 KB as recorded, cut to what the generator declared it needs) → Buildbot's default filters → `buildbot-json` (Buildbot's default body, fresh instance per event) → redb outbox (fsync) → push (8 connections). \
@@ -90,7 +109,10 @@ impl E2eReport {
             thousands(self.events as u64),
             thousands(self.peer_events as u64)
         );
-        let _ = writeln!(o, "| system | workers / concurrent | reports | mean body | reports/s | p50 latency | p99 latency | CPU per report (sender) | CPU per report (receiver) |");
+        let _ = writeln!(
+            o,
+            "| system | workers / concurrent | reports | mean body | reports/s | p50 latency | p99 latency | CPU per report (sender) | CPU per report (receiver) |"
+        );
         let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|");
         for c in &self.cells {
             let commits = c.commits.map(|k| format!(" ({} commits)", thousands(k))).unwrap_or_default();
@@ -142,27 +164,61 @@ impl E2eReport {
             for w in workers {
                 let Some(peer) = self.best_peer(w) else { continue };
                 for c in self.cells.iter().filter(|c| c.workers == w) {
-                    let _ = writeln!(o, "- {} workers={w}: {:.1}× ({} vs {} reports/s, Buildbot {})", c.mode.label(), c.rate / peer.rate, thousands(c.rate.round() as u64), thousands(peer.rate.round() as u64), peer.backend);
+                    let _ = writeln!(
+                        o,
+                        "- {} workers={w}: {:.1}× ({} vs {} reports/s, Buildbot {})",
+                        c.mode.label(),
+                        c.rate / peer.rate,
+                        thousands(c.rate.round() as u64),
+                        thousands(peer.rate.round() as u64),
+                        peer.backend
+                    );
                 }
             }
-            let best = |mode: Mode| self.cells.iter().filter(|c| c.mode == mode).max_by(|a, b| a.rate.total_cmp(&b.rate));
+            let best =
+                |mode: Mode| self.cells.iter().filter(|c| c.mode == mode).max_by(|a, b| a.rate.total_cmp(&b.rate));
             let peer_cells = self.peer.as_ref().map(|p| p.cells.as_slice()).unwrap_or_default();
             let best_peer = peer_cells.iter().max_by(|a, b| a.rate.total_cmp(&b.rate));
-            let best_default = peer_cells.iter().filter(|c| c.backend == "txrequests").max_by(|a, b| a.rate.total_cmp(&b.rate));
-            for (what, mode) in [("wasmpush", Mode::Host), ("prototype R1", Mode::KeepResident), ("prototype R1+R2", Mode::KeepResidentNoCopy)] {
+            let best_default =
+                peer_cells.iter().filter(|c| c.backend == "txrequests").max_by(|a, b| a.rate.total_cmp(&b.rate));
+            for (what, mode) in [
+                ("wasmpush", Mode::Host),
+                ("prototype R1", Mode::KeepResident),
+                ("prototype R1+R2", Mode::KeepResidentNoCopy),
+            ] {
                 let Some(ours) = best(mode) else { continue };
                 if let Some(b) = best_peer {
-                    let _ = writeln!(o, "- best {what} vs best Buildbot: **{:.1}×** ({} vs {} reports/s, {} ×{})", ours.rate / b.rate, thousands(ours.rate.round() as u64), thousands(b.rate.round() as u64), b.backend, b.concurrency);
+                    let _ = writeln!(
+                        o,
+                        "- best {what} vs best Buildbot: **{:.1}×** ({} vs {} reports/s, {} ×{})",
+                        ours.rate / b.rate,
+                        thousands(ours.rate.round() as u64),
+                        thousands(b.rate.round() as u64),
+                        b.backend,
+                        b.concurrency
+                    );
                 }
                 if let Some(b) = best_default {
-                    let _ = writeln!(o, "- best {what} vs best Buildbot with its default client (txrequests): **{:.1}×** ({} vs {} reports/s)", ours.rate / b.rate, thousands(ours.rate.round() as u64), thousands(b.rate.round() as u64));
+                    let _ = writeln!(
+                        o,
+                        "- best {what} vs best Buildbot with its default client (txrequests): **{:.1}×** ({} vs {} reports/s)",
+                        ours.rate / b.rate,
+                        thousands(ours.rate.round() as u64),
+                        thousands(b.rate.round() as u64)
+                    );
                 }
             }
         }
 
         if !self.cold.is_empty() || !self.warm.is_empty() {
-            let _ = writeln!(o, "\n### Start-up and memory (5 generators: Rust, C, JavaScript, Python, WAT; 5 reporters)\n");
-            let _ = writeln!(o, "| start | runs | process start → ready (median) | of which exec → main | RSS idle (1 s after ready) | of which anonymous / file-backed |");
+            let _ = writeln!(
+                o,
+                "\n### Start-up and memory (5 generators: Rust, C, JavaScript, Python, WAT; 5 reporters)\n"
+            );
+            let _ = writeln!(
+                o,
+                "| start | runs | process start → ready (median) | of which exec → main | RSS idle (1 s after ready) | of which anonymous / file-backed |"
+            );
             let _ = writeln!(o, "|---|---|---|---|---|---|");
             for (name, v) in [("cold (empty compile cache)", &self.cold), ("warm (cache filled)", &self.warm)] {
                 if v.is_empty() {
@@ -173,13 +229,26 @@ impl E2eReport {
                 let idle = median(v.iter().map(|r| r.idle_rss_kib).collect()).unwrap_or_default();
                 let anon = median(v.iter().map(|r| r.idle_anon_kib).collect()).unwrap_or_default();
                 let file = median(v.iter().map(|r| r.idle_file_kib).collect()).unwrap_or_default();
-                let _ = writeln!(o, "| {name} | {} | **{}** | {} | **{}** | {} / {} |", v.len(), ms(ready), ms(exec), mib(idle), mib(anon), mib(file));
+                let _ = writeln!(
+                    o,
+                    "| {name} | {} | **{}** | {} | **{}** | {} / {} |",
+                    v.len(),
+                    ms(ready),
+                    ms(exec),
+                    mib(idle),
+                    mib(anon),
+                    mib(file)
+                );
             }
             if let Some(first) = self.warm.first().filter(|r| !r.steps.is_empty()) {
-                let _ = writeln!(o, "\nWhere a warm start goes (the steps of `Service::start` redone one by one in the warm process, medians over the warm runs):\n");
+                let _ = writeln!(
+                    o,
+                    "\nWhere a warm start goes (the steps of `Service::start` redone one by one in the warm process, medians over the warm runs):\n"
+                );
                 let _ = writeln!(o, "| step | time |\n|---|---|");
                 for (i, (name, _)) in first.steps.iter().enumerate() {
-                    let t = median(self.warm.iter().filter_map(|r| r.steps.get(i).map(|s| s.1)).collect()).unwrap_or_default();
+                    let t = median(self.warm.iter().filter_map(|r| r.steps.get(i).map(|s| s.1)).collect())
+                        .unwrap_or_default();
                     let _ = writeln!(o, "| {name} | {} |", ms(t));
                 }
             }

@@ -24,7 +24,8 @@ use crate::clock::now_ns;
 use crate::{paths, payloads};
 
 /// The generators loaded at start-up: one per guest language.
-pub const STARTUP_GENERATORS: [&str; 5] = ["buildbot-json", "c-summary", "js-github-status", "python-zulip", "wat-ping"];
+pub const STARTUP_GENERATORS: [&str; 5] =
+    ["buildbot-json", "c-summary", "js-github-status", "python-zulip", "wat-ping"];
 
 /// A config with five reporters, one generator each, all pushing to `receiver`.
 pub fn config_text(receiver: &str, dir: &Path, cache: &Path) -> Result<String> {
@@ -173,21 +174,28 @@ pub fn probe_main(config: &Path, load: usize) -> Result<()> {
 fn breakdown(config: &wasmpush::config::Config, rt: &tokio::runtime::Runtime) -> Result<()> {
     use wasmpush::runtime::{Runtime, RuntimeOptions};
     let t = Instant::now();
-    let runtime = Runtime::new(&RuntimeOptions { cache_dir: config.cache_dir(), pooling: config.runtime.pooling, max_memory: config.runtime.max_memory })
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let runtime = Runtime::new(&RuntimeOptions {
+        cache_dir: config.cache_dir(),
+        pooling: config.runtime.pooling,
+        max_memory: config.runtime.max_memory,
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("step engine {}", t.elapsed().as_micros());
     for (ri, r) in config.reporters.iter().enumerate() {
         for (gi, g) in r.generators.iter().enumerate() {
             let limits = config.limits_for(ri, gi).map_err(|e| anyhow::anyhow!("{e}"))?;
             let t = Instant::now();
-            let loaded = runtime.load(&config.resolve(std::path::Path::new(&g.wasm)), None, limits).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let loaded = runtime
+                .load(&config.resolve(std::path::Path::new(&g.wasm)), None, limits)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("step load:{} {}", loaded.name(), t.elapsed().as_micros());
         }
     }
     let targets = wasmpush::service::targets(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let path = config.outbox_path().with_extension("breakdown.redb");
     let t = Instant::now();
-    let delivery = rt.block_on(wasmpush_delivery::Delivery::open(&path, targets)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let delivery =
+        rt.block_on(wasmpush_delivery::Delivery::open(&path, targets)).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("step outbox+clients {}", t.elapsed().as_micros());
     rt.block_on(delivery.shutdown());
     let _ = std::fs::remove_file(&path);

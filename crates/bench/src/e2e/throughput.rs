@@ -18,8 +18,8 @@ use wasmpush_sources::SourceEvent;
 
 use super::procs::{ReceiverProcess, self_cpu};
 use crate::batch::{BatchDispatcher, ProtoStep, pipeline_step};
-use crate::proto::{EngineOptions, ProtoRuntime};
 use crate::clock::now_ns;
+use crate::proto::{EngineOptions, ProtoRuntime};
 use crate::stats::{Summary, summarize};
 
 /// The reporter name every cell uses (part of the report ids).
@@ -135,7 +135,13 @@ pub struct Harness<'a> {
 /// Runs one cell: all `events` submitted as fast as the dispatcher takes
 /// them (it blocks when a worker's queue of 256 is full), until every
 /// report arrived at the receiver or `timeout` passed.
-pub fn run_cell(h: &Harness<'_>, events: &[SourceEvent], workers: usize, mode: Mode, timeout: Duration) -> Result<CellResult> {
+pub fn run_cell(
+    h: &Harness<'_>,
+    events: &[SourceEvent],
+    workers: usize,
+    mode: Mode,
+    timeout: Duration,
+) -> Result<CellResult> {
     let Harness { rt, receiver, generator, scratch } = *h;
     let dir = scratch.join(format!("cell-{}-{workers}", format!("{mode:?}").to_lowercase()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -153,7 +159,15 @@ pub fn run_cell(h: &Harness<'_>, events: &[SourceEvent], workers: usize, mode: M
             let runtime = ProtoRuntime::new(EngineOptions::keep_resident(16 << 20))?;
             let generator = Arc::new(runtime.load(generator)?);
             let needs = service.pipeline.load().reporters[0].slots[0].needs.clone();
-            Some(ProtoStep { reporter: REPORTER.to_string(), generator, needs, copy_payload: mode == Mode::KeepResident }.step())
+            Some(
+                ProtoStep {
+                    reporter: REPORTER.to_string(),
+                    generator,
+                    needs,
+                    copy_payload: mode == Mode::KeepResident,
+                }
+                .step(),
+            )
         }
         Mode::Host | Mode::PerReport => None,
     };
@@ -170,12 +184,20 @@ pub fn run_cell(h: &Harness<'_>, events: &[SourceEvent], workers: usize, mode: M
             let stats = d.finish();
             let (_, reports, failures, refused, enq) = stats.snapshot();
             if got < n {
-                bail!("{}: only {got} of {n} reports arrived within {timeout:?} (reports {reports}, failures {failures}, refused {refused}, enqueue failures {enq})", mode.label());
+                bail!(
+                    "{}: only {got} of {n} reports arrived within {timeout:?} (reports {reports}, failures {failures}, refused {refused}, enqueue failures {enq})",
+                    mode.label()
+                );
             }
             None
         }
         Mode::PerReport => {
-            let d = BatchDispatcher::start(pipeline_step(service.pipeline.load_full()), service.delivery.clone(), workers, 1)?;
+            let d = BatchDispatcher::start(
+                pipeline_step(service.pipeline.load_full()),
+                service.delivery.clone(),
+                workers,
+                1,
+            )?;
             for e in batch {
                 submitted.push(now_ns());
                 d.submit(e);

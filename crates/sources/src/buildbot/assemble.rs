@@ -12,10 +12,10 @@
 //! buildset completion, parent build and properties are taken as the
 //! websocket showed them at the event.
 
+use super::needs::Needs;
 use super::order::{Entity, reorder};
 use super::rest::{Api, RestError};
 use super::track::Tracker;
-use super::needs::Needs;
 use crate::event::EventKind;
 use serde_json::{Map, Value};
 
@@ -30,7 +30,11 @@ pub struct Ctx {
 const RETRY: i64 = 5;
 
 async fn one<A: Api>(api: &A, path: &str, plural: &str) -> Result<Value, RestError> {
-    api.list(path, plural).await?.into_iter().next().ok_or_else(|| RestError::NotFound { path: format!("api/v2/{path}") })
+    api.list(path, plural)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| RestError::NotFound { path: format!("api/v2/{path}") })
 }
 
 async fn maybe_one<A: Api>(api: &A, path: &str, plural: &str) -> Result<Option<Value>, RestError> {
@@ -42,10 +46,9 @@ async fn maybe_one<A: Api>(api: &A, path: &str, plural: &str) -> Result<Option<V
 }
 
 fn int(v: &Value, key: &str, what: &str) -> Result<i64, RestError> {
-    v.get(key).and_then(Value::as_i64).ok_or_else(|| RestError::Garbage {
-        path: what.to_string(),
-        reason: format!("{what} has no integer {key:?}"),
-    })
+    v.get(key)
+        .and_then(Value::as_i64)
+        .ok_or_else(|| RestError::Garbage { path: what.to_string(), reason: format!("{what} has no integer {key:?}") })
 }
 
 fn into_map(v: Value) -> Map<String, Value> {
@@ -142,7 +145,8 @@ async fn buildset_at<A: Api>(api: &A, bsid: i64, snap: Option<&Tracker>) -> Resu
             }
         } else {
             // Not complete at the event: the data API shows results -1 then.
-            for (k, v) in [("complete", Value::Bool(false)), ("complete_at", Value::Null), ("results", Value::from(-1))] {
+            for (k, v) in [("complete", Value::Bool(false)), ("complete_at", Value::Null), ("results", Value::from(-1))]
+            {
                 if let Some(slot) = obj.get_mut(k) {
                     *slot = v;
                 }
@@ -170,7 +174,10 @@ async fn details<A: Api>(
     let number = int(&b, "number", &what)?;
     let prefix = &ctx.buildbot_url;
 
-    build.insert("builder".into(), reorder(Entity::Builder, one(api, &format!("builders/{builderid}"), "builders").await?));
+    build.insert(
+        "builder".into(),
+        reorder(Entity::Builder, one(api, &format!("builders/{builderid}"), "builders").await?),
+    );
     build.insert("buildset".into(), buildset.clone());
     build.insert("url".into(), Value::String(format!("{prefix}#/builders/{builderid}/builds/{number}")));
 
@@ -199,7 +206,9 @@ async fn details<A: Api>(
                     l.insert("stepname".into(), Value::String(step_name.clone()));
                     l.insert(
                         "url".into(),
-                        Value::String(format!("{prefix}#/builders/{builderid}/builds/{number}/steps/{step_number}/logs/{slug}")),
+                        Value::String(format!(
+                            "{prefix}#/builders/{builderid}/builds/{number}/steps/{step_number}/logs/{slug}"
+                        )),
                     );
                     l.insert("url_raw".into(), Value::String(format!("{prefix}api/v2/logs/{logid}/raw")));
                     l.insert("url_raw_inline".into(), Value::String(format!("{prefix}api/v2/logs/{logid}/raw_inline")));
@@ -227,9 +236,10 @@ async fn previous_build<A: Api>(api: &A, builderid: i64, number: i64) -> Result<
     let mut n = number - 1;
     while n >= 0 {
         if let Some(prev) = maybe_one(api, &format!("builders/{builderid}/builds/{n}"), "builds").await?
-            && prev.get("results").and_then(Value::as_i64) != Some(RETRY) {
-                return Ok(reorder(Entity::Build, prev));
-            }
+            && prev.get("results").and_then(Value::as_i64) != Some(RETRY)
+        {
+            return Ok(reorder(Entity::Build, prev));
+        }
         n -= 1;
     }
     Ok(Value::Null)
@@ -242,7 +252,11 @@ async fn previous_build<A: Api>(api: &A, builderid: i64, number: i64) -> Result<
 ///   it did not exist for Buildbot's reporter), if any were tracked;
 /// - otherwise: tracked ones first in tracked order (tracked value when it
 ///   equals the REST value up to key order), then REST-only ones.
-pub fn merge_properties(rest: Map<String, Value>, tracked: Option<&Map<String, Value>>, kind: EventKind) -> Map<String, Value> {
+pub fn merge_properties(
+    rest: Map<String, Value>,
+    tracked: Option<&Map<String, Value>>,
+    kind: EventKind,
+) -> Map<String, Value> {
     let Some(tracked) = tracked.filter(|t| !t.is_empty()) else { return rest };
     let mut out = Map::new();
     for (name, tv) in tracked {

@@ -112,8 +112,8 @@ impl Cursor {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(CursorError::Io { path: path.into(), reason: e.to_string() }),
         };
-        let c: Cursor =
-            serde_json::from_str(&text).map_err(|e| CursorError::Corrupt { path: path.into(), reason: e.to_string() })?;
+        let c: Cursor = serde_json::from_str(&text)
+            .map_err(|e| CursorError::Corrupt { path: path.into(), reason: e.to_string() })?;
         if c.version != 1 {
             return Err(CursorError::Corrupt { path: path.into(), reason: format!("unknown version {}", c.version) });
         }
@@ -129,7 +129,8 @@ impl Cursor {
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
-        let body = serde_json::to_vec_pretty(self).map_err(|e| CursorError::Io { path: path.into(), reason: e.to_string() })?;
+        let body = serde_json::to_vec_pretty(self)
+            .map_err(|e| CursorError::Io { path: path.into(), reason: e.to_string() })?;
         {
             let mut f = std::fs::File::create(&tmp).map_err(io)?;
             f.write_all(&body).map_err(io)?;
@@ -169,7 +170,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("sub/cursor.json");
         assert_eq!(Cursor::load(&p).unwrap(), None);
-        let c = Cursor { version: 1, master: "http://m/".into(), builds: BuildCursor { next: 3, ..Default::default() }, ..Default::default() };
+        let c = Cursor {
+            version: 1,
+            master: "http://m/".into(),
+            builds: BuildCursor { next: 3, ..Default::default() },
+            ..Default::default()
+        };
         c.save(&p).unwrap();
         assert_eq!(Cursor::load(&p).unwrap(), Some(c));
         assert!(!dir.path().join("sub/cursor.json.tmp").exists());

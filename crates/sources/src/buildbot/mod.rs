@@ -222,7 +222,8 @@ pub async fn run_with_status(
     let credential = match &config.auth {
         None => None,
         Some(BuildbotAuth::Basic { user, password, password_env, password_file }) => {
-            let src = SecretSource { literal: password.clone(), env: password_env.clone(), file: password_file.clone() };
+            let src =
+                SecretSource { literal: password.clone(), env: password_env.clone(), file: password_file.clone() };
             Some(rest::Credential::Basic { user: user.clone(), password: src.require("auth.password")? })
         }
         Some(BuildbotAuth::Bearer { token, token_env, token_file }) => {
@@ -231,7 +232,10 @@ pub async fn run_with_status(
         }
     };
     if let Some(u) = &config.buildbot_url {
-        parse_base(u).map_err(|_| BuildbotError::Config { field: "buildbot_url", reason: format!("{u:?} is not an http(s) URL") })?;
+        parse_base(u).map_err(|_| BuildbotError::Config {
+            field: "buildbot_url",
+            reason: format!("{u:?} is not an http(s) URL"),
+        })?;
     }
     let timeout = Duration::from_secs(config.request_timeout_secs.max(1));
     let rest = rest::Rest::new(base.clone(), timeout, credential)
@@ -275,7 +279,10 @@ mod tests {
         assert_eq!(parse_base(&cfg.url).unwrap().as_str(), "http://127.0.0.1:8010/");
         assert!(parse_base("http://u:p@h/").unwrap_err().to_string().contains("auth"));
         assert!(parse_base("ftp://h/").is_err());
-        assert!(serde_json::from_value::<BuildbotConfig>(serde_json::json!({"url": "x", "state_file": "y", "nope": 1})).is_err());
+        assert!(
+            serde_json::from_value::<BuildbotConfig>(serde_json::json!({"url": "x", "state_file": "y", "nope": 1}))
+                .is_err()
+        );
         let b = Backoff { initial_ms: 100, max_ms: 1000 };
         assert!(b.delay(0) <= Duration::from_millis(100) && b.delay(0) >= Duration::from_millis(50));
         assert!(b.delay(20) <= Duration::from_millis(1000) && b.delay(20) >= Duration::from_millis(500));

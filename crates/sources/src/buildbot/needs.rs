@@ -142,9 +142,10 @@ pub fn payload_for(full: &Value, needs: &Needs) -> Value {
 
 fn cut_build(build: &mut Map<String, Value>, needs: &Needs) {
     if !needs.properties
-        && let Some(p) = build.get_mut("properties") {
-            *p = Value::Object(Map::new());
-        }
+        && let Some(p) = build.get_mut("properties")
+    {
+        *p = Value::Object(Map::new());
+    }
     if !needs.previous_build {
         build.shift_remove("prev_build");
     }
@@ -188,8 +189,12 @@ mod tests {
         let plain = payload_for(&f, &Needs::default());
         assert_eq!(plain, json!({"buildid": 1, "properties": {"a": [1, "x"]}, "builder": {}, "url": "u"}));
         let no_props = payload_for(&f, &Needs { properties: false, ..Needs::default() });
-        assert_eq!(serde_json::to_string(&no_props).unwrap(), r#"{"buildid":1,"properties":{},"builder":{},"url":"u"}"#);
-        let only = Needs { log_contents: LogContents::Only(["compile.warnings".to_string()].into()), ..Needs::default() };
+        assert_eq!(
+            serde_json::to_string(&no_props).unwrap(),
+            r#"{"buildid":1,"properties":{},"builder":{},"url":"u"}"#
+        );
+        let only =
+            Needs { log_contents: LogContents::Only(["compile.warnings".to_string()].into()), ..Needs::default() };
         let cut = payload_for(&f, &only);
         assert_eq!(cut["steps"][0]["logs"][0], json!({"name": "stdio"}));
         assert_eq!(cut["steps"][0]["logs"][1]["content"]["content"], "w");
@@ -205,11 +210,15 @@ mod tests {
     #[test]
     fn union_is_the_most_of_both() {
         let a = Needs { log_contents: LogContents::Only(["stdio".into()].into()), ..Needs::nothing() };
-        let b = Needs { log_contents: LogContents::Only(["x.y".into()].into()), previous_build: true, ..Needs::nothing() };
+        let b =
+            Needs { log_contents: LogContents::Only(["x.y".into()].into()), previous_build: true, ..Needs::nothing() };
         let u = a.union(&b);
         assert_eq!(u.log_contents, LogContents::Only(["stdio".into(), "x.y".into()].into()));
         assert!(u.previous_build && u.wants_steps() && u.wants_logs() && !u.properties);
-        assert_eq!(u.union(&Needs { log_contents: LogContents::All, ..Needs::nothing() }).log_contents, LogContents::All);
+        assert_eq!(
+            u.union(&Needs { log_contents: LogContents::All, ..Needs::nothing() }).log_contents,
+            LogContents::All
+        );
         assert_eq!(Needs::nothing().union(&Needs::default()), Needs::default());
     }
 }

@@ -94,10 +94,11 @@ impl Rest {
             None => {}
         }
         if let Some(c) = self.cookie.read().ok().and_then(|c| c.clone())
-            && let Ok(mut v) = HeaderValue::from_str(&c) {
-                v.set_sensitive(true);
-                h.insert(COOKIE, v);
-            }
+            && let Ok(mut v) = HeaderValue::from_str(&c)
+        {
+            v.set_sensitive(true);
+            h.insert(COOKIE, v);
+        }
         h
     }
 
@@ -126,7 +127,10 @@ impl Rest {
         }
         let cookies: Vec<String> = jar.into_iter().map(|(n, v)| format!("{n}={v}")).collect();
         if cookies.is_empty() {
-            return Err(RestError::Garbage { path: path.into(), reason: "login answered without a session cookie".into() });
+            return Err(RestError::Garbage {
+                path: path.into(),
+                reason: "login answered without a session cookie".into(),
+            });
         }
         if let Ok(mut c) = self.cookie.write() {
             *c = Some(cookies.join("; "));
@@ -138,7 +142,8 @@ impl Rest {
     pub async fn get_json(&self, path: &str) -> Result<Value, RestError> {
         let mut relogged = false;
         loop {
-            let url = self.base.join(path).map_err(|e| RestError::Garbage { path: path.into(), reason: e.to_string() })?;
+            let url =
+                self.base.join(path).map_err(|e| RestError::Garbage { path: path.into(), reason: e.to_string() })?;
             let resp = self
                 .client
                 .get(url)
@@ -148,7 +153,10 @@ impl Rest {
                 .await
                 .map_err(|e| self.transport(path, e))?;
             let status = resp.status().as_u16();
-            if (status == 401 || status == 403) && !relogged && matches!(self.credential, Some(Credential::Basic { .. })) {
+            if (status == 401 || status == 403)
+                && !relogged
+                && matches!(self.credential, Some(Credential::Basic { .. }))
+            {
                 relogged = true;
                 self.login().await?;
                 continue;
@@ -158,7 +166,10 @@ impl Rest {
             return match status {
                 200..=299 => {
                     if !ct.contains("json") {
-                        return Err(RestError::Garbage { path: path.into(), reason: format!("expected JSON, got Content-Type {ct:?}") });
+                        return Err(RestError::Garbage {
+                            path: path.into(),
+                            reason: format!("expected JSON, got Content-Type {ct:?}"),
+                        });
                     }
                     serde_json::from_slice(&body)
                         .map_err(|e| RestError::Garbage { path: path.into(), reason: format!("malformed JSON: {e}") })
@@ -218,7 +229,8 @@ mod tests {
     #[test]
     fn credentials_become_sensitive_headers_and_never_print() {
         let base = url::Url::parse("http://127.0.0.1:1/").unwrap();
-        let bearer = Rest::new(base.clone(), Duration::from_secs(1), Some(Credential::Bearer(Secret::new("t0k")))).unwrap();
+        let bearer =
+            Rest::new(base.clone(), Duration::from_secs(1), Some(Credential::Bearer(Secret::new("t0k")))).unwrap();
         let h = bearer.auth_headers();
         assert_eq!(h[AUTHORIZATION], "Bearer t0k");
         assert!(h[AUTHORIZATION].is_sensitive());
@@ -235,7 +247,9 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let rest = Rest::new(url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap(), Duration::from_secs(2), None).unwrap();
+        let rest =
+            Rest::new(url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap(), Duration::from_secs(2), None)
+                .unwrap();
         let err = rest.list("builds/1", "builds").await.unwrap_err();
         assert!(matches!(err, RestError::Connect { .. }), "{err}");
         assert!(err.to_string().starts_with("GET api/v2/builds/1: cannot connect"), "{err}");

@@ -61,13 +61,16 @@ impl Source {
     ) -> Result<Source, BuildbotError> {
         let mut ws_url = base.join("ws").map_err(|e| BuildbotError::Config { field: "url", reason: e.to_string() })?;
         let scheme = if base.scheme() == "https" { "wss" } else { "ws" };
-        ws_url.set_scheme(scheme).map_err(|_| BuildbotError::Config { field: "url", reason: "cannot derive the ws:// URL".into() })?;
+        ws_url
+            .set_scheme(scheme)
+            .map_err(|_| BuildbotError::Config { field: "url", reason: "cannot derive the ws:// URL".into() })?;
         let cursor = Cursor::load(&cfg.state_file)?;
         if let Some(c) = &cursor
-            && c.master != base.as_str() {
-                tracing::warn!(state_file = %cfg.state_file.display(), was = %c.master, now = %base,
+            && c.master != base.as_str()
+        {
+            tracing::warn!(state_file = %cfg.state_file.display(), was = %c.master, now = %base,
                     "buildbot: the state file was written for another master URL; continuing from it");
-            }
+        }
         Ok(Source { cfg, base, ws_url, rest, needs, tx, ctx: None, cursor, tracker: Tracker::default(), status })
     }
 
@@ -197,8 +200,12 @@ impl Source {
                 c.buildsets.mark(id);
             }
         }
-        tracing::info!(next_build = c.builds.next, next_buildset = c.buildsets.next, running = running.len(),
-            "buildbot: no state file; starting from now");
+        tracing::info!(
+            next_build = c.builds.next,
+            next_buildset = c.buildsets.next,
+            running = running.len(),
+            "buildbot: no state file; starting from now"
+        );
         Ok(c)
     }
 
@@ -210,7 +217,10 @@ impl Source {
         let mut expected = start;
         let mut offset = 0;
         loop {
-            let page = self.rest.list(&format!("builds?buildid__ge={start}&order=buildid&limit={PAGE}&offset={offset}"), "builds").await?;
+            let page = self
+                .rest
+                .list(&format!("builds?buildid__ge={start}&order=buildid&limit={PAGE}&offset={offset}"), "builds")
+                .await?;
             for b in &page {
                 let Some(id) = b.get("buildid").and_then(Value::as_i64) else { continue };
                 for gap in expected..id {
@@ -233,7 +243,10 @@ impl Source {
         let mut expected = start;
         let mut offset = 0;
         loop {
-            let page = self.rest.list(&format!("buildsets?bsid__ge={start}&order=bsid&limit={PAGE}&offset={offset}"), "buildsets").await?;
+            let page = self
+                .rest
+                .list(&format!("buildsets?bsid__ge={start}&order=bsid&limit={PAGE}&offset={offset}"), "buildsets")
+                .await?;
             for bs in &page {
                 let Some(id) = bs.get("bsid").and_then(Value::as_i64) else { continue };
                 for gap in expected..id {
@@ -259,11 +272,10 @@ impl Source {
         let id = parts.get(1).and_then(|s| s.parse::<i64>().ok());
         let Some(id) = id else { return Ok(()) };
         match parts.as_slice() {
-            ["builds", _, "new"]
-                if !self.cursor().builds.new_handled(id) => {
-                    self.properties_flush_after_new(id, conn).await;
-                    self.emit(EventKind::BuildNew, id, true).await?;
-                }
+            ["builds", _, "new"] if !self.cursor().builds.new_handled(id) => {
+                self.properties_flush_after_new(id, conn).await;
+                self.emit(EventKind::BuildNew, id, true).await?;
+            }
             ["builds", _, "finished"] => {
                 if !self.cursor().builds.new_handled(id) {
                     self.emit(EventKind::BuildNew, id, false).await?;
@@ -293,16 +305,16 @@ impl Source {
     /// Later ones (worker dirs, step results) stay out, as in Buildbot.
     async fn properties_flush_after_new(&mut self, id: i64, conn: &mut ws::WsConn) {
         let prefix = format!("builds/{id}/");
-        let is_next_build_frame =
-            |f: &Frame| matches!(f, Frame::Event { key, .. } if key.starts_with(&prefix) && key.matches('/').count() == 2);
+        let is_next_build_frame = |f: &Frame| matches!(f, Frame::Event { key, .. } if key.starts_with(&prefix) && key.matches('/').count() == 2);
         let ahead = conn.lookahead(is_next_build_frame, Duration::from_secs(2)).await;
         let props_key = format!("builds/{id}/properties/update");
         for f in ahead {
             if let Frame::Event { key, msg } = f
-                && key == props_key {
-                    let parts: Vec<&str> = key.split('/').collect();
-                    self.tracker.observe(&parts, &msg);
-                }
+                && key == props_key
+            {
+                let parts: Vec<&str> = key.split('/').collect();
+                self.tracker.observe(&parts, &msg);
+            }
         }
     }
 
@@ -315,7 +327,9 @@ impl Source {
                 let ctx = self.ctx.clone().expect("ctx is set before any event");
                 let snap = if live { Some(&self.tracker) } else { None };
                 let res = match kind {
-                    EventKind::BuildsetComplete => assemble::buildset_payload(&self.rest, &ctx, id, snap, &self.needs).await,
+                    EventKind::BuildsetComplete => {
+                        assemble::buildset_payload(&self.rest, &ctx, id, snap, &self.needs).await
+                    }
                     _ => assemble::build_payload(&self.rest, &ctx, id, kind, snap, &self.needs).await,
                 };
                 match res {
@@ -343,7 +357,9 @@ impl Source {
                 match crate::submit::submit(&self.tx, SourceEvent::new(kind, payload)).await {
                     Ok(()) => {}
                     Err(crate::submit::SubmitError::Closed) => return Err(End::Stopped),
-                    Err(e @ crate::submit::SubmitError::Refused(_)) => return Err(End::Fatal(BuildbotError::NotStored(e.to_string()))),
+                    Err(e @ crate::submit::SubmitError::Refused(_)) => {
+                        return Err(End::Fatal(BuildbotError::NotStored(e.to_string())));
+                    }
                 }
                 tracing::debug!(event = %event_name, live, "buildbot: event sent");
             }

@@ -61,7 +61,9 @@ impl Tracker {
         }
         for len in [self.builds.len(), self.props.len(), self.buildrequests.len(), self.buildsets.len()] {
             if len > MAX_ENTRIES {
-                tracing::warn!("buildbot: websocket state grew past {MAX_ENTRIES} entries; dropping it (payloads fall back to REST)");
+                tracing::warn!(
+                    "buildbot: websocket state grew past {MAX_ENTRIES} entries; dropping it (payloads fall back to REST)"
+                );
                 *self = Tracker::default();
                 break;
             }

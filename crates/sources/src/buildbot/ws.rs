@@ -89,9 +89,8 @@ impl WsConn {
             waiting.push((id, p.to_string()));
         }
         while !waiting.is_empty() {
-            let frame = tokio::time::timeout(timeout, self.read())
-                .await
-                .map_err(|_| WsError::Silent(timeout.as_secs()))??;
+            let frame =
+                tokio::time::timeout(timeout, self.read()).await.map_err(|_| WsError::Silent(timeout.as_secs()))??;
             match frame {
                 Frame::Reply { id, code, text } => {
                     if let Some(i) = waiting.iter().position(|(w, _)| *w == id) {
@@ -166,7 +165,9 @@ impl WsConn {
             };
             match parse_frame(&text) {
                 Some(f) => return Ok(f),
-                None => tracing::warn!(frame = %text.chars().take(200).collect::<String>(), "buildbot: ignoring an unexpected websocket frame"),
+                None => {
+                    tracing::warn!(frame = %text.chars().take(200).collect::<String>(), "buildbot: ignoring an unexpected websocket frame")
+                }
             }
         }
     }
@@ -181,7 +182,11 @@ pub fn parse_frame(text: &str) -> Option<Frame> {
     }
     let id = v.get("_id")?.as_u64()?;
     let code = v.get("code").and_then(Value::as_i64).unwrap_or(0);
-    let text = v.get("msg").or_else(|| v.get("error")).map(|m| m.as_str().map(String::from).unwrap_or_else(|| m.to_string())).unwrap_or_default();
+    let text = v
+        .get("msg")
+        .or_else(|| v.get("error"))
+        .map(|m| m.as_str().map(String::from).unwrap_or_else(|| m.to_string()))
+        .unwrap_or_default();
     Some(Frame::Reply { id, code, text })
 }
 
@@ -195,7 +200,10 @@ mod tests {
             parse_frame(r#"{"k":"builds/1/new","m":{"buildid":1}}"#),
             Some(Frame::Event { key: "builds/1/new".into(), msg: json!({"buildid": 1}) })
         );
-        assert_eq!(parse_frame(r#"{"msg":"OK","code":200,"_id":3}"#), Some(Frame::Reply { id: 3, code: 200, text: "OK".into() }));
+        assert_eq!(
+            parse_frame(r#"{"msg":"OK","code":200,"_id":3}"#),
+            Some(Frame::Reply { id: 3, code: 200, text: "OK".into() })
+        );
         assert_eq!(
             parse_frame(r#"{"error":"no such path","code":400,"_id":4}"#),
             Some(Frame::Reply { id: 4, code: 400, text: "no such path".into() })

@@ -35,8 +35,8 @@
 
 pub mod parse;
 
-use crate::submit::{EventSender, SubmitError, submit};
 use crate::secret::{Secret, SecretError, SecretSource};
+use crate::submit::{EventSender, SubmitError, submit};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
@@ -138,12 +138,14 @@ impl Auth {
         Ok(match cfg {
             RelayAuthConfig::None => Auth::None,
             RelayAuthConfig::Basic { user, password, password_env, password_file } => {
-                let src = SecretSource { literal: password.clone(), env: password_env.clone(), file: password_file.clone() };
+                let src =
+                    SecretSource { literal: password.clone(), env: password_env.clone(), file: password_file.clone() };
                 Auth::Basic { user: user.clone(), password: src.require("auth.password")? }
             }
             RelayAuthConfig::SharedSecret { header, secret, secret_env, secret_file } => {
                 let src = SecretSource { literal: secret.clone(), env: secret_env.clone(), file: secret_file.clone() };
-                let name = header::HeaderName::from_bytes(header.as_bytes()).map_err(|_| RelayError::HeaderName(header.clone()))?;
+                let name = header::HeaderName::from_bytes(header.as_bytes())
+                    .map_err(|_| RelayError::HeaderName(header.clone()))?;
                 Auth::Header { name, secret: src.require("auth.secret")? }
             }
         })
@@ -200,8 +202,9 @@ impl RelayServer {
     /// Reads the credential and binds the listening socket.
     pub async fn bind(config: &RelayConfig) -> Result<RelayServer, RelayError> {
         let auth = Auth::resolve(&config.auth)?;
-        let listener =
-            TcpListener::bind(config.listen).await.map_err(|source| RelayError::Bind { addr: config.listen, source })?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| RelayError::Bind { addr: config.listen, source })?;
         Ok(RelayServer {
             listener,
             auth,
@@ -220,7 +223,8 @@ impl RelayServer {
     pub async fn serve(self, tx: EventSender) -> Result<(), RelayError> {
         let addr = self.local_addr();
         let closed = tx.clone();
-        let shared = Arc::new(Shared { auth: self.auth, max_body: self.max_body, enqueue_timeout: self.enqueue_timeout, tx });
+        let shared =
+            Arc::new(Shared { auth: self.auth, max_body: self.max_body, enqueue_timeout: self.enqueue_timeout, tx });
         let app = Router::new().fallback(handle).layer(DefaultBodyLimit::disable()).with_state(shared);
         tracing::info!(%addr, "relay listening for Buildbot HttpStatusPush POSTs");
         axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -253,7 +257,8 @@ async fn handle(
             let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
             let mut resp = (status, format!("{}\n", r.reason)).into_response();
             if r.status == 401 {
-                resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"wasmpush\""));
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"wasmpush\""));
             }
             if r.status == 405 {
                 resp.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
@@ -272,16 +277,13 @@ async fn accept(s: &Shared, method: Method, uri: &Uri, headers: &HeaderMap, body
     parse::check_content_type(ct)?;
     let too_big = || Rejection::new(413, format!("body over the configured limit of {} bytes", s.max_body));
     if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        && len > s.max_body {
-            return Err(too_big());
-        }
+        && len > s.max_body
+    {
+        return Err(too_big());
+    }
     let limit = usize::try_from(s.max_body).unwrap_or(usize::MAX);
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if is_length_limit(&e) {
-            too_big()
-        } else {
-            Rejection::new(400, format!("cannot read body: {e}"))
-        }
+        if is_length_limit(&e) { too_big() } else { Rejection::new(400, format!("cannot read body: {e}")) }
     })?;
     let event_header = headers.get(parse::EVENT_HEADER).map(|v| v.to_str().unwrap_or("(not text)"));
     let forced = parse::kind_override(uri.path(), event_header)?;

@@ -192,7 +192,10 @@ mod tests {
         let forced = parse_body(br#"{"buildid": 3}"#, Some(EventKind::BuildFinished)).unwrap();
         assert_eq!(forced.kind, EventKind::BuildFinished);
         let err = parse_body(br#"{"buildid": 3}"#, Some(EventKind::BuildsetComplete)).unwrap_err();
-        assert_eq!((err.status, err.reason.as_str()), (422, "event kind buildset-complete does not fit a build-new payload"));
+        assert_eq!(
+            (err.status, err.reason.as_str()),
+            (422, "event kind buildset-complete does not fit a build-new payload")
+        );
         assert_eq!(kind_override("/hook/build-new", None).unwrap(), Some(EventKind::BuildNew));
         assert_eq!(kind_override("/hook/other?x=1", None).unwrap(), None);
         assert_eq!(kind_override("/", Some("buildset-complete")).unwrap(), Some(EventKind::BuildsetComplete));

@@ -24,7 +24,11 @@ pub fn python() -> PathBuf {
         let out = Command::new("bash").arg(repo().join("tests/buildbot/setup.sh")).output().expect("run setup.sh");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "tests/buildbot/setup.sh failed:\n{stderr}");
-        eprintln!("[timing] setup.sh: {:.1}s ({})", t.elapsed().as_secs_f64(), stderr.trim().lines().last().unwrap_or(""));
+        eprintln!(
+            "[timing] setup.sh: {:.1}s ({})",
+            t.elapsed().as_secs_f64(),
+            stderr.trim().lines().last().unwrap_or("")
+        );
         PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap().to_string())
     })
     .clone()
@@ -45,7 +49,11 @@ impl Harness {
         args.extend_from_slice(extra);
         let t = Instant::now();
         let state = harness(&args);
-        eprintln!("[timing] harness start (create master, start master + worker): {:.1}s {}", t.elapsed().as_secs_f64(), state["timings_s"]);
+        eprintln!(
+            "[timing] harness start (create master, start master + worker): {:.1}s {}",
+            t.elapsed().as_secs_f64(),
+            state["timings_s"]
+        );
         Harness { dir, state }
     }
 

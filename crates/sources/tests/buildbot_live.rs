@@ -294,3 +294,37 @@ async fn cut_connections_and_a_restart_miss_nothing_and_double_nothing() {
     }
     b.abort();
 }
+
+/// A hot reload that adds a `build-new` generator widens the running
+/// source's needs: builds that start after it are reported as `build-new`
+/// too, without a restart (issue 11: reload and needs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn widened_needs_reach_the_running_source() {
+    init_tracing();
+    let h = Harness::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, events) = collector();
+    let finished_only = Needs { kinds: [EventKind::BuildFinished].into(), ..Needs::default() };
+    let (needs_tx, needs_rx) = watch::channel(finished_only);
+    let (st_tx, mut status) = watch::channel(Status::Starting);
+    let cfg = config(&h.url(), &dir.path().join("cursor.json"), serde_json::json!({}));
+    let source = tokio::spawn(buildbot::run_watching(cfg, needs_rx, tx, st_tx));
+    wait_following(&mut status).await;
+
+    let ids = |run: &Value| -> Vec<i64> {
+        run["builds"].as_array().unwrap().iter().map(|b| b["buildid"].as_i64().unwrap()).collect()
+    };
+    let before = h.run_builds_bg();
+    let before = tokio::task::spawn_blocking(move || before.join().unwrap()).await.unwrap();
+    let want: BTreeSet<String> = ids(&before).iter().map(|id| format!("build-finished:{id}")).collect();
+    wait_events(&events, &want).await;
+    let kinds = |events: &Events| -> BTreeSet<EventKind> { events.lock().unwrap().iter().map(|e| e.kind).collect() };
+    assert_eq!(kinds(&events), [EventKind::BuildFinished].into(), "before the reload only finished builds are wanted");
+
+    needs_tx.send(Needs::default()).unwrap(); // the reload: every kind
+    let after = h.run_builds_bg();
+    let after = tokio::task::spawn_blocking(move || after.join().unwrap()).await.unwrap();
+    let want: BTreeSet<String> = ids(&after).iter().map(|id| format!("build-new:{id}")).collect();
+    wait_events(&events, &want).await;
+    source.abort();
+}

@@ -217,6 +217,20 @@ pub async fn run_with_status(
     tx: crate::submit::EventSender,
     status: tokio::sync::watch::Sender<Status>,
 ) -> Result<(), BuildbotError> {
+    run_watching(config, tokio::sync::watch::channel(needs).1, tx, status).await
+}
+
+/// [`run_with_status`] with needs that can change while it runs: a hot
+/// reload that adds a `build-new` generator or asks for steps, logs or
+/// `prev_build` widens `needs`, and every event handled from then on is
+/// fetched and sent accordingly. (Events handled before the change were
+/// fetched for the old needs; the cursor does not go back for them.)
+pub async fn run_watching(
+    config: BuildbotConfig,
+    needs: tokio::sync::watch::Receiver<Needs>,
+    tx: crate::submit::EventSender,
+    status: tokio::sync::watch::Sender<Status>,
+) -> Result<(), BuildbotError> {
     install_crypto_provider();
     let base = parse_base(&config.url)?;
     let credential = match &config.auth {

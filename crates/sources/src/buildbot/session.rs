@@ -42,7 +42,8 @@ pub(super) struct Source {
     base: url::Url,
     ws_url: url::Url,
     rest: Rest,
-    needs: Needs,
+    /// The generators' union of needs, updated by hot reloads.
+    needs: tokio::sync::watch::Receiver<Needs>,
     tx: crate::submit::EventSender,
     ctx: Option<Ctx>,
     cursor: Option<Cursor>,
@@ -55,7 +56,7 @@ impl Source {
         cfg: BuildbotConfig,
         base: url::Url,
         rest: Rest,
-        needs: Needs,
+        needs: tokio::sync::watch::Receiver<Needs>,
         tx: crate::submit::EventSender,
         status: tokio::sync::watch::Sender<Status>,
     ) -> Result<Source, BuildbotError> {
@@ -320,17 +321,16 @@ impl Source {
 
     /// Assembles (retrying with backoff), sends and records one event.
     async fn emit(&mut self, kind: EventKind, id: i64, live: bool) -> Result<(), End> {
-        if self.needs.kinds.contains(&kind) {
+        let needs = self.needs.borrow().clone();
+        if needs.kinds.contains(&kind) {
             let event_name = format!("{kind}:{id}");
             let mut attempt = 0u32;
             let payload = loop {
                 let ctx = self.ctx.clone().expect("ctx is set before any event");
                 let snap = if live { Some(&self.tracker) } else { None };
                 let res = match kind {
-                    EventKind::BuildsetComplete => {
-                        assemble::buildset_payload(&self.rest, &ctx, id, snap, &self.needs).await
-                    }
-                    _ => assemble::build_payload(&self.rest, &ctx, id, kind, snap, &self.needs).await,
+                    EventKind::BuildsetComplete => assemble::buildset_payload(&self.rest, &ctx, id, snap, &needs).await,
+                    _ => assemble::build_payload(&self.rest, &ctx, id, kind, snap, &needs).await,
                 };
                 match res {
                     Ok(p) => break Some(p),

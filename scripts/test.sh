@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all --check   # style: rustfmt.toml (max_width 120)
+# systemd-analyze checks the packaged unit (host/tests/cli.rs).
+if ! command -v systemd-analyze >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd) >&2
+fi
 bash scripts/build-generators.sh
 echo "generators built in $(( $(date +%s) - start ))s" >&2
 cargo test --no-fail-fast

@@ -12,6 +12,7 @@
 pub mod config;
 pub mod dispatch;
 pub mod filter;
+pub mod notify;
 pub mod pipeline;
 pub mod plugins;
 pub mod receiver;

@@ -332,6 +332,7 @@ impl Service {
             }
         }
         drop(tx);
+        crate::notify::ready();
         // Events to acknowledge travel through `admitted` in arrival order:
         // each waits for its inbox commit (admissions commit in order, many
         // per fsync), is acknowledged, then routed to its worker.
@@ -399,6 +400,7 @@ impl Service {
                 }
                 _ = &mut stop, if !fed => {
                     tracing::info!("stopping: no more events are taken");
+                    crate::notify::stopping();
                     fed = true;
                     rx.close();
                 }

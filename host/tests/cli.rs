@@ -352,3 +352,47 @@ fn hostile_reports_are_refused_and_nothing_is_sent() {
     assert!(refusals.iter().all(|l| l.contains("generator `hostile`")), "{refusals:?}");
     assert!(refusals.iter().any(|l| l.contains("Authorization")), "{refusals:?}");
 }
+
+/// The packaged systemd unit passes `systemd-analyze verify`, and `run`
+/// speaks its `Type=notify` protocol: READY=1 once the relay accepts events
+/// (a POST right after it is stored), STOPPING=1 on SIGTERM, clean exit.
+#[test]
+fn systemd_unit_verifies_and_run_notifies_ready_and_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit = std::fs::read_to_string(common::repo().join("packaging/wasmpush.service")).unwrap();
+    let unit = unit.replace("/usr/local/bin/wasmpush", env!("CARGO_BIN_EXE_wasmpush"));
+    let unit_path = dir.path().join("wasmpush.service");
+    std::fs::write(&unit_path, unit).unwrap();
+    let verify = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&unit_path)
+        .output()
+        .expect("systemd-analyze (scripts/test.sh installs it)");
+    let said = String::from_utf8_lossy(&verify.stderr).into_owned() + &String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success() && !said.contains("wasmpush.service"), "systemd-analyze verify: {said}");
+
+    let socket_path = dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(120))).unwrap();
+    let (relay, target) = (common::free_port(), common::free_port());
+    let config = common::relay_config(dir.path(), relay, target, "1h", false);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmpush"))
+        .args(["run", config.to_str().unwrap(), "--settle", "1s"])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = socket.recv(&mut buf).expect("READY=1 within 120 s");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"), "{}", String::from_utf8_lossy(&buf[..n]));
+    assert_eq!(
+        common::post(relay, "/buildbot/build-finished", &common::build_body(7)),
+        Some(200),
+        "ready means accepting"
+    );
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let n = socket.recv(&mut buf).expect("STOPPING=1 after SIGTERM");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
+    assert!(child.wait().unwrap().success());
+}

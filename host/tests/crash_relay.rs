@@ -1,7 +1,8 @@
-//! Relay crash test: Buildbot bodies are POSTed to `wasmpush run`'s relay by
-//! 16 concurrent clients while the target is down, and the process is
-//! SIGKILLed at a seeded moment (printed) once enough POSTs were answered
-//! 2xx. Restarted with the target up, every event whose POST got a 2xx is
+//! Relay crash test: 1,200 Buildbot bodies are POSTed to `wasmpush run`'s
+//! relay by 16 concurrent clients while the target is down, and the process
+//! is SIGKILLed at a seeded moment (printed) once enough POSTs were answered
+//! 2xx; the last round runs a slow first generator (50 ms per event), so the
+//! kill lands while acknowledged events wait to be generated. Restarted with the target up, every event whose POST got a 2xx is
 //! delivered: a `200` means the event was committed to the inbox, never just
 //! queued in memory. Each round asserts the kill came after at least 100
 //! acknowledged events that had not been delivered (the target was down), so
@@ -12,7 +13,7 @@ mod common;
 use std::collections::HashSet;
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmpush::receiver::Receiver;
@@ -49,23 +50,21 @@ fn next(seed: &mut u64) -> u64 {
 fn sigkill_never_loses_an_acknowledged_relay_post() {
     let mut seed: u64 = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_2026);
     println!("seed {seed}");
-    for round in 0..3 {
+    for round in 0..4 {
+        let slow_first = round == 3;
         let kill_after = 150 + (next(&mut seed) % 600) as usize;
         let dir = tempfile::tempdir().unwrap();
         let (relay, target) = (common::free_port(), common::free_port()); // nothing listens on `target`: it is down
-        let cfg = common::relay_config(dir.path(), relay, target, "200ms");
+        let cfg = common::relay_config(dir.path(), relay, target, "200ms", slow_first);
         let mut child = start(&cfg, relay);
 
         let acked: Arc<Mutex<Vec<i64>>> = Arc::default();
-        let (sent, killed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+        let sent = Arc::new(AtomicUsize::new(0));
         let clients: Vec<_> = (0..CLIENTS)
             .map(|c| {
-                let (acked, sent, killed) = (acked.clone(), sent.clone(), killed.clone());
+                let (acked, sent) = (acked.clone(), sent.clone());
                 std::thread::spawn(move || {
                     for i in (c..N).step_by(CLIENTS) {
-                        if killed.load(Ordering::SeqCst) {
-                            break;
-                        }
                         let buildid = 10_000 * (round + 1) + i as i64;
                         sent.fetch_add(1, Ordering::SeqCst);
                         if common::post(relay, "/buildbot/build-finished", &common::build_body(buildid))
@@ -88,19 +87,28 @@ fn sigkill_never_loses_an_acknowledged_relay_post() {
         }
         child.kill().unwrap(); // SIGKILL, mid-burst: clients are still posting
         let acked_at_kill = acked.lock().unwrap().len();
-        killed.store(true, Ordering::SeqCst);
         child.wait().unwrap();
         for c in clients {
             c.join().unwrap();
         }
         let acked: HashSet<i64> = acked.lock().unwrap().iter().copied().collect();
         println!(
-            "round {round}: kill planned after {kill_after} acks; at kill {acked_at_kill} acknowledged, none delivered (target down); \
+            "round {round} (slow first generator: {slow_first}): kill planned after {kill_after} acks; at kill {acked_at_kill} acknowledged, none delivered (target down); \
              {} POSTs sent, {} acknowledged in all",
             sent.load(Ordering::SeqCst),
             acked.len()
         );
         assert!(acked_at_kill >= 100, "the kill must come after at least 100 undelivered acknowledged events");
+        let stored = wasmpush_delivery::outbox::list(&dir.path().join("outbox.redb")).unwrap().len();
+        println!(
+            "round {round}: at kill {stored} reports were stored; the other acknowledged events were in the inbox"
+        );
+        if slow_first {
+            assert!(
+                acked_at_kill.saturating_sub(stored) >= 100,
+                "with a slow generator at least 100 acknowledged events must still wait for generation at the kill"
+            );
+        }
 
         // Restart with the target up: every acknowledged event arrives.
         let rt = tokio::runtime::Runtime::new().unwrap();

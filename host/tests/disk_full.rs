@@ -26,7 +26,7 @@ async fn a_full_disk_answers_503_stops_the_run_and_a_restart_delivers_every_200(
     let dir = tempfile::tempdir().unwrap();
     let (relay, target) = (common::free_port(), common::free_port()); // the target is down at first
     // One attempt, then an hour's wait: the outbox is quiet when the disk fills.
-    let config = Config::load(&common::relay_config(dir.path(), relay, target, "1h")).unwrap();
+    let config = Config::load(&common::relay_config(dir.path(), relay, target, "1h", false)).unwrap();
     let faults = StorageFaults::default();
     let service = std::sync::Arc::new(Service::start_with_faults(&config, Some(faults.clone())).await.unwrap());
     let run = tokio::spawn({

@@ -76,13 +76,24 @@ pub fn build_body(buildid: i64) -> String {
 }
 
 /// A config with a relay on `relay` (no auth) and one reporter running the
-/// default-body generator against `target`, retrying every `retry`.
-pub fn relay_config(dir: &Path, relay: u16, target: u16, retry: &str) -> PathBuf {
+/// default-body generator against `target`, retrying every `retry`. With
+/// `slow_first`, a generator that spins until its 50 ms timeout runs before
+/// it on every event (generation is slow; the report still comes from the
+/// default-body generator).
+pub fn relay_config(dir: &Path, relay: u16, target: u16, retry: &str, slow_first: bool) -> PathBuf {
+    let slow = if slow_first {
+        format!(
+            "[[reporter.generator]]\nwasm = {:?}\nkind = \"build-start-end\"\nsettings = {{ mode = \"loop\" }}\nlimits = {{ timeout = \"50ms\" }}\n",
+            generator("hostile").to_str().unwrap()
+        )
+    } else {
+        String::new()
+    };
     let text = format!(
         "[[source]]\ntype = \"relay\"\nlisten = \"127.0.0.1:{relay}\"\nauth = {{ type = \"none\" }}\n\
          [outbox]\npath = \"outbox.redb\"\n[runtime]\ncache_dir = \"cache\"\n\
          [[reporter]]\nname = \"target\"\nserver_url = \"http://127.0.0.1:{target}/hook\"\nretry_schedule = [\"{retry}\"]\nretry_jitter = 0.0\nmax_attempts = 100000\n\
-         [[reporter.generator]]\nwasm = {:?}\nkind = \"build-start-end\"\n",
+         {slow}[[reporter.generator]]\nwasm = {:?}\nkind = \"build-start-end\"\n",
         generator("buildbot-json").to_str().unwrap()
     );
     let p = dir.join("relay.toml");

@@ -100,6 +100,16 @@ pub struct BuildbotConfig {
     /// Default: retry for ever.
     #[serde(default)]
     pub give_up_after: Option<u32>,
+    /// How long an id missing from a catch-up listing (build N absent while
+    /// N+1 is there: on PostgreSQL/MySQL masters N+1 can commit first) is
+    /// looked for again before it is given up, with a warning naming it
+    /// (`"10m"`, the default). Re-checked at every ping.
+    #[serde(default = "default_gap_window", with = "humantime_serde")]
+    pub gap_window: Duration,
+}
+
+fn default_gap_window() -> Duration {
+    Duration::from_secs(600)
 }
 
 fn default_30() -> u64 {

@@ -9,6 +9,7 @@ use super::ws::{self, Frame};
 use super::{BuildbotConfig, BuildbotError, Needs, StartFrom, Status};
 use crate::event::{EventKind, SourceEvent};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// mq paths the source follows.
@@ -49,6 +50,11 @@ pub(super) struct Source {
     cursor: Option<Cursor>,
     tracker: Tracker,
     status: tokio::sync::watch::Sender<Status>,
+    /// Build ids missing from a catch-up listing below a present one, with
+    /// when they were first missed: looked for again until `gap_window`.
+    build_gaps: BTreeMap<i64, Instant>,
+    /// The same for buildset ids.
+    set_gaps: BTreeMap<i64, Instant>,
 }
 
 impl Source {
@@ -72,7 +78,20 @@ impl Source {
             tracing::warn!(state_file = %cfg.state_file.display(), was = %c.master, now = %base,
                     "buildbot: the state file was written for another master URL; continuing from it");
         }
-        Ok(Source { cfg, base, ws_url, rest, needs, tx, ctx: None, cursor, tracker: Tracker::default(), status })
+        Ok(Source {
+            cfg,
+            base,
+            ws_url,
+            rest,
+            needs,
+            tx,
+            ctx: None,
+            cursor,
+            tracker: Tracker::default(),
+            status,
+            build_gaps: BTreeMap::new(),
+            set_gaps: BTreeMap::new(),
+        })
     }
 
     pub(super) async fn run(mut self) -> Result<(), BuildbotError> {
@@ -160,6 +179,9 @@ impl Source {
                     Err(e) => break e.into(),
                 },
                 _ = ticker.tick() => {
+                    if let Err(end) = self.recheck_gaps().await {
+                        break end;
+                    }
                     if last_frame.elapsed() > ping * 2 + timeout {
                         break ws::WsError::Silent(last_frame.elapsed().as_secs()).into();
                     }
@@ -225,7 +247,9 @@ impl Source {
             for b in &page {
                 let Some(id) = b.get("buildid").and_then(Value::as_i64) else { continue };
                 for gap in expected..id {
-                    self.cursor_mut().builds.mark_finished(gap);
+                    if !self.cursor().builds.finished_handled(gap) {
+                        self.build_gaps.entry(gap).or_insert_with(Instant::now);
+                    }
                 }
                 expected = expected.max(id + 1);
                 if !self.cursor().builds.new_handled(id) {
@@ -251,7 +275,9 @@ impl Source {
             for bs in &page {
                 let Some(id) = bs.get("bsid").and_then(Value::as_i64) else { continue };
                 for gap in expected..id {
-                    self.cursor_mut().buildsets.mark(gap);
+                    if !self.cursor().buildsets.handled(gap) {
+                        self.set_gaps.entry(gap).or_insert_with(Instant::now);
+                    }
                 }
                 expected = expected.max(id + 1);
                 if bs.get("complete") == Some(&Value::Bool(true)) && !self.cursor().buildsets.handled(id) {
@@ -263,7 +289,8 @@ impl Source {
             }
             offset += PAGE;
         }
-        self.save()
+        self.save()?;
+        self.recheck_gaps().await
     }
 
     async fn on_frame(&mut self, frame: Frame, conn: &mut ws::WsConn) -> Result<(), End> {
@@ -317,6 +344,70 @@ impl Source {
                 self.tracker.observe(&parts, &msg);
             }
         }
+    }
+
+    /// Looks again for the ids a catch-up found missing: one that appeared
+    /// is reported (new, and finished if it is complete; a running build's
+    /// finished event comes live); one still missing after `gap_window` is
+    /// given up, with a warning naming it, so the cursor can move on.
+    async fn recheck_gaps(&mut self) -> Result<(), End> {
+        let window = self.cfg.gap_window;
+        let mut given_up = (Vec::new(), Vec::new());
+        for (id, since) in self.build_gaps.clone() {
+            if self.cursor().builds.finished_handled(id) {
+                self.build_gaps.remove(&id);
+                continue;
+            }
+            let found = self.rest.list(&format!("builds?buildid={id}"), "builds").await?;
+            match found.first() {
+                Some(b) => {
+                    self.build_gaps.remove(&id);
+                    tracing::info!(build = id, "buildbot: a build missing from the catch-up has appeared");
+                    if !self.cursor().builds.new_handled(id) {
+                        self.emit(EventKind::BuildNew, id, false).await?;
+                    }
+                    if b.get("complete") == Some(&Value::Bool(true)) && !self.cursor().builds.finished_handled(id) {
+                        self.emit(EventKind::BuildFinished, id, false).await?;
+                    }
+                }
+                None if since.elapsed() >= window => {
+                    self.build_gaps.remove(&id);
+                    self.cursor_mut().builds.mark_finished(id);
+                    given_up.0.push(id);
+                }
+                None => {}
+            }
+        }
+        for (id, since) in self.set_gaps.clone() {
+            if self.cursor().buildsets.handled(id) {
+                self.set_gaps.remove(&id);
+                continue;
+            }
+            let found = self.rest.list(&format!("buildsets?bsid={id}"), "buildsets").await?;
+            match found.first() {
+                Some(bs) => {
+                    // Found: reported now if complete, else its `complete`
+                    // event comes live.
+                    self.set_gaps.remove(&id);
+                    let complete = bs.get("complete") == Some(&Value::Bool(true));
+                    if complete {
+                        self.emit(EventKind::BuildsetComplete, id, false).await?;
+                    }
+                }
+                None if since.elapsed() >= window => {
+                    self.set_gaps.remove(&id);
+                    self.cursor_mut().buildsets.mark(id);
+                    given_up.1.push(id);
+                }
+                None => {}
+            }
+        }
+        if !given_up.0.is_empty() || !given_up.1.is_empty() {
+            tracing::warn!(builds = ?given_up.0, buildsets = ?given_up.1, window = ?window,
+                "buildbot: giving up on ids missing from the master for longer than gap_window; they are not reported");
+            self.save()?;
+        }
+        Ok(())
     }
 
     /// Assembles (retrying with backoff), sends and records one event.

@@ -200,3 +200,77 @@ fn wasmpush_matches_buildbots_own_push_for_every_build_and_event() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// (buildid, "new" | "finished") of every capture posted to `path`, with
+/// how many times each arrived (a crash may send one again, same id).
+fn events_at(capture: &Path, path: &str) -> BTreeMap<(i64, &'static str), usize> {
+    let mut out = BTreeMap::new();
+    for line in std::fs::read_to_string(capture).unwrap_or_default().lines() {
+        let c: Value = serde_json::from_str(line).unwrap();
+        if c["path"] == path {
+            let v: Value = serde_json::from_str(c["body"].as_str().unwrap()).unwrap();
+            let event = if v["complete"] == true { "finished" } else { "new" };
+            *out.entry((v["buildid"].as_i64().unwrap(), event)).or_default() += 1;
+        }
+    }
+    out
+}
+
+/// `wasmpush run` following a real master is SIGKILLed in the middle of a
+/// burst of builds, right after its first report arrived, and restarted:
+/// every event Buildbot's own push reported is reported by wasmpush at least
+/// once (the cursor only moves past events committed to the outbox).
+#[test]
+fn sigkill_while_following_a_master_misses_no_build() {
+    let py = python();
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let capture = dir.path().join("capture.jsonl");
+    let state =
+        harness(&py, &["start", "--dir", run_dir.to_str().unwrap(), "--capture-out", capture.to_str().unwrap()]);
+    let mut cleanup = Cleanup { py: py.clone(), run_dir: run_dir.clone(), children: Vec::new() };
+    let buildbot_url = state["buildbot_url"].as_str().unwrap();
+    let target = format!("{}/killed", state["capture_url"].as_str().unwrap().trim_end_matches('/'));
+    let follow = format!(
+        "[[source]]\ntype = \"buildbot\"\nurl = \"{buildbot_url}\"\nstate_file = \"cursor.json\"\nstart_from = \"beginning\"\n"
+    );
+    cleanup.children.push(wasmpush_run(dir.path(), "killed", &follow, &target));
+    std::thread::sleep(Duration::from_secs(2));
+    let builds = {
+        let (py, run_dir) = (py.clone(), run_dir.clone());
+        std::thread::spawn(move || harness(&py, &["run-builds", "--dir", run_dir.to_str().unwrap()]))
+    };
+    let t = Instant::now();
+    while events_at(&capture, "/killed").is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(120), "no report before the kill");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut victim = cleanup.children.pop().unwrap();
+    victim.kill().unwrap(); // SIGKILL
+    victim.wait().unwrap();
+    let before = events_at(&capture, "/killed").len();
+    assert!(!builds.is_finished(), "the kill must land while builds still run");
+    cleanup.children.push(wasmpush_run(dir.path(), "killed", &follow, &target));
+
+    let builds = builds.join().unwrap();
+    let results: Vec<i64> =
+        builds["builds"].as_array().unwrap().iter().map(|b| b["results"].as_i64().unwrap()).collect();
+    let expected = results.len() + results.iter().filter(|r| **r <= 2).count();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (default, killed) = loop {
+        let (default, killed) = (events_at(&capture, "/default"), events_at(&capture, "/killed"));
+        if (default.len() >= expected && default.keys().all(|k| killed.contains_key(k))) || Instant::now() > deadline {
+            break (default, killed);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(default.len(), expected, "Buildbot's own pushes");
+    let missing: Vec<_> = default.keys().filter(|k| !killed.contains_key(*k)).collect();
+    let again: usize = killed.values().map(|n| n - 1).sum();
+    println!(
+        "killed after {before} of {expected} events were reported; after the restart {} reported, {again} twice, {} missing",
+        killed.len(),
+        missing.len()
+    );
+    assert!(missing.is_empty(), "events Buildbot reported that wasmpush never did after the crash: {missing:?}");
+}

@@ -306,6 +306,15 @@ impl TargetConfig {
         if self.retry_schedule.as_ref().is_some_and(|s| s.is_empty()) && self.max_attempts.is_some_and(|m| m > 1) {
             return Err(ConfigError::field("retry_schedule", "is empty but max_attempts asks for retries".to_owned()));
         }
+        // A wait longer than this is a typo, and jitter arithmetic on it
+        // would overflow.
+        const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+        if let Some((i, d)) = self.retry_schedule.iter().flatten().enumerate().find(|(_, d)| d.0 > LONGEST_WAIT) {
+            return Err(ConfigError::field(
+                "retry_schedule",
+                format!("entry {i} waits {}: at most 30 days", humantime::format_duration(d.0)),
+            ));
+        }
         Ok(())
     }
 
@@ -350,5 +359,22 @@ impl TargetConfig {
     /// needs. Errors name the field (and env var or file), never a value.
     pub fn resolve(&self) -> Result<crate::resolve::ResolvedTarget, ConfigError> {
         crate::resolve::resolve(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absurd_retry_wait_is_refused_naming_the_field() {
+        let cfg: TargetConfig =
+            toml::from_str("server_url = \"http://127.0.0.1:1/\"\nretry_schedule = [\"5s\", \"100000d\"]").unwrap();
+        let err = cfg.validate().unwrap_err();
+        assert_eq!(err.field, "retry_schedule");
+        assert!(err.message.contains("entry 1") && err.message.contains("30 days"), "{}", err.message);
+        let ok: TargetConfig =
+            toml::from_str("server_url = \"http://127.0.0.1:1/\"\nretry_schedule = [\"30d\"]").unwrap();
+        assert!(ok.validate().is_ok());
     }
 }

@@ -58,7 +58,8 @@ impl RetryPolicy {
         let idx = usize::try_from(attempts_done.saturating_sub(1)).unwrap_or(usize::MAX);
         let base = self.schedule.get(idx).or(self.schedule.last()).copied().unwrap_or(Duration::ZERO);
         let factor = if self.jitter > 0.0 { 1.0 + rand::random_range(-self.jitter..=self.jitter) } else { 1.0 };
-        let jittered = base.mul_f64(factor);
+        // Saturating: no configured wait can make this panic.
+        let jittered = Duration::try_from_secs_f64(base.as_secs_f64() * factor).unwrap_or(Duration::MAX);
         Some(match retry_after {
             Some(ra) => jittered.max(ra.min(MAX_RETRY_AFTER)),
             None => jittered,
@@ -119,6 +120,14 @@ mod tests {
         assert_eq!(p.next_delay(1, Some(Duration::from_secs(2))), Some(Duration::from_secs(2)));
         assert_eq!(p.next_delay(4, None), Some(Duration::from_millis(100)));
         assert_eq!(p.next_delay(1, Some(Duration::from_secs(10 * 86400))), Some(MAX_RETRY_AFTER));
+    }
+
+    #[test]
+    fn a_huge_wait_saturates_instead_of_panicking() {
+        let p = RetryPolicy { schedule: vec![Duration::MAX], jitter: 0.5, max_attempts: 10 };
+        for _ in 0..100 {
+            assert!(p.next_delay(1, None).is_some());
+        }
     }
 
     #[test]

@@ -259,13 +259,20 @@ pub(crate) fn open_db_with(
 }
 
 /// Every entry in FIFO order, with its metadata.
+///
+/// An entry whose metadata cannot be decoded is quarantined: left in the
+/// file untouched, skipped, and named in an error log line, so one bad
+/// entry never stops `open`, `outbox list` or `outbox drop` for the others.
 pub(crate) fn load_all(db: &Database) -> Result<Vec<(u64, Meta)>, OutboxError> {
     let txn = db.begin_read().map_err(storage)?;
     let table = txn.open_table(ENTRIES).map_err(storage)?;
     let mut out = Vec::new();
     for row in table.iter().map_err(storage)? {
         let (k, v) = row.map_err(storage)?;
-        out.push((k.value(), Meta::decode(k.value(), v.value())?));
+        match Meta::decode(k.value(), v.value()) {
+            Ok(meta) => out.push((k.value(), meta)),
+            Err(e) => tracing::error!("{e}; quarantined: skipped, left in the file"),
+        }
     }
     Ok(out)
 }
@@ -383,4 +390,39 @@ pub fn drop(outbox_path: &Path, sel: &Selector) -> Result<usize, OutboxError> {
         return Ok(0);
     };
     drop_in(&db, &|m| sel.matches(m)).map(|v| v.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_undecodable_entry_is_quarantined_and_the_others_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open_db(&dir.path().join("o.redb")).unwrap();
+        let good = Meta {
+            target: "t".into(),
+            id: "msg_1".into(),
+            ordering_key: "k".into(),
+            generator: "g".into(),
+            content_type: String::new(),
+            headers: Vec::new(),
+            path: None,
+            enqueued_at_ms: 0,
+            attempts: 0,
+            next_attempt_at_ms: 0,
+            last_error: None,
+            state: EntryState::Pending,
+            body_len: 0,
+        };
+        let txn = db.begin_write().unwrap();
+        {
+            let mut entries = txn.open_table(ENTRIES).unwrap();
+            entries.insert(1, b"\xff not json".as_slice()).unwrap();
+            entries.insert(2, good.encode().as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+        let loaded = load_all(&db).unwrap();
+        assert_eq!(loaded.iter().map(|(s, m)| (*s, m.id.as_str())).collect::<Vec<_>>(), vec![(2, "msg_1")]);
+    }
 }

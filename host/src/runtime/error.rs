@@ -102,8 +102,20 @@ fn with_stderr(message: &str, stderr: &str) -> String {
     }
 }
 
-/// `s` cut to at most `max` bytes on a character boundary, with `…` when cut.
+/// Guest text made safe for a log line or a terminal: control characters
+/// (`\n`, `\r`, ESC, ...) are escaped, so a plugin cannot forge log lines or
+/// drive a terminal.
+pub(crate) fn printable(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars().map(|c| if c.is_control() { c.escape_default().collect() } else { c.to_string() }).collect()
+}
+
+/// Guest text made [`printable`], cut to at most `max` bytes on a character
+/// boundary, with `…` when cut.
 pub(crate) fn truncate(s: &str, max: usize) -> String {
+    let s = &printable(s);
     if s.len() <= max {
         return s.to_string();
     }
@@ -112,4 +124,18 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_text_cannot_forge_log_lines() {
+        let forged = "done\n2026-12-03T00:00:00Z ERROR wasmpush: fake\r\u{1b}[2J";
+        let shown = truncate(forged, 1000);
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.contains("\\n2026") && shown.contains("\\u{1b}"), "{shown}");
+        assert_eq!(truncate("plain é text", 1000), "plain é text");
+    }
 }

@@ -90,9 +90,12 @@ impl super::bindings::wasmpush::plugin::types::Host for State {}
 
 impl host::Host for State {
     fn log(&mut self, level: Level, message: String) {
-        if !self.take_log_budget(message.len()) {
+        // Every line costs at least 64 bytes of the budget: a loop of empty
+        // log calls is bounded too.
+        if !self.take_log_budget(message.len().max(64)) {
             return;
         }
+        let message = super::error::printable(&message);
         let g = self.generator.as_str();
         match level {
             Level::Trace => tracing::trace!(generator = g, "{message}"),

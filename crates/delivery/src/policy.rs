@@ -9,10 +9,16 @@
 //!   and `Content-Type` (given separately);
 //! * header names that are not HTTP tokens, values with CR, LF, NUL or other
 //!   control bytes;
+//! * routing and method-override headers (`X-Original-URL`,
+//!   `X-HTTP-Method-Override`, `Forwarded`, `X-Forwarded-*`, `Proxy-*`,
+//!   `Upgrade`, `TE`, `Expect`, `Keep-Alive`, `Trailer`);
 //! * a path that could leave the configured URL's origin or path: a scheme
-//!   (`https://x`, `a:b`), an authority (`//host`), `..` segments (also
-//!   percent-encoded: `%2e%2e`, `.%2E`), encoded slashes or backslashes
-//!   (`%2f`, `%5c`, `\`), `#`, whitespace, controls and non-ASCII.
+//!   (`https://x`, `a:b`), an authority (`//host`), a segment that is `.` or
+//!   `..` once percent-decoded (strict UTF-8: overlong `%c0%ae` refused) and
+//!   stripped of a `;param` part and trailing whitespace/controls (what
+//!   Tomcat, Jetty and Spring resolve: `..;/`, `..%09`), encoded backslashes
+//!   or `%` (`%5c`, `%25`), `\`, `#`, whitespace, controls and non-ASCII.
+//!   `%2F` is allowed and never decoded (GitLab's `group%2Fproject` ids).
 //!
 //! An accepted path is appended under the configured URL (`/x` and `x` are
 //! the same), its query merged with the configured query.
@@ -33,7 +39,22 @@ const FORBIDDEN_HEADERS: &[&str] = &[
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
+    // Routing and method overrides: proxies and frameworks act on these.
+    "x-original-url",
+    "x-rewrite-url",
+    "x-http-method-override",
+    "x-method-override",
+    "x-http-method",
+    "forwarded",
+    "upgrade",
+    "te",
+    "expect",
+    "keep-alive",
+    "trailer",
 ];
+
+/// Header name prefixes refused like [`FORBIDDEN_HEADERS`].
+const FORBIDDEN_PREFIXES: &[&str] = &["x-forwarded-", "proxy-"];
 
 /// Longest path a generator may give.
 const MAX_PATH: usize = 2048;
@@ -125,7 +146,8 @@ pub fn check_report(
         if !name_ok(name) {
             return refuse(PolicyRule::InvalidHeaderName(name.clone()));
         }
-        if FORBIDDEN_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        let lower = name.to_ascii_lowercase();
+        if FORBIDDEN_HEADERS.contains(&lower.as_str()) || FORBIDDEN_PREFIXES.iter().any(|p| lower.starts_with(p)) {
             return refuse(PolicyRule::ForbiddenHeader(name.clone()));
         }
         if !value_ok(value) {
@@ -157,16 +179,49 @@ fn check_path(p: &str) -> Result<(), PolicyRule> {
         return Err(PolicyRule::PathAuthority);
     }
     let lower = path.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%25") {
+    // `%2F` stays allowed and is never decoded (GitLab's `group%2Fproject`
+    // ids); an encoded backslash or `%` (double encoding) is refused.
+    if lower.contains("%5c") || lower.contains("%25") {
         return Err(PolicyRule::PathEncodedSeparator);
     }
-    for seg in lower.split('/') {
-        let decoded = seg.replace("%2e", ".");
-        if decoded == "." || decoded == ".." {
-            return Err(PolicyRule::PathDotSegment);
+    for seg in path.split('/') {
+        let decoded = decode_segment(seg).ok_or(PolicyRule::PathInvalidCharacter)?;
+        // A server that does decode `%2F` would see separate segments there:
+        // each piece must pass too (`..%2F..%2Fadmin` is refused).
+        for piece in decoded.replace("%2f", "%2F").split("%2F") {
+            // What Tomcat, Jetty and Spring resolve: `..;param`, `..%09`.
+            let name = piece.split(';').next().unwrap_or("");
+            let name = name.trim_end_matches(|c: char| c.is_whitespace() || c.is_control());
+            if name == "." || name == ".." {
+                return Err(PolicyRule::PathDotSegment);
+            }
         }
     }
     Ok(())
+}
+
+/// A path segment percent-decoded as strict UTF-8 (overlong forms such as
+/// `%c0%ae` are refused: `None`), `%2F` kept as it is.
+fn decode_segment(seg: &str) -> Option<String> {
+    let bytes = seg.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = seg.get(i + 1..i + 3)?;
+            let b = u8::from_str_radix(hex, 16).ok()?;
+            if b == b'/' {
+                out.extend_from_slice(&bytes[i..i + 3]);
+            } else {
+                out.push(b);
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The URL a report goes to: `base` (already normalised, no trailing `/`)
@@ -211,8 +266,19 @@ mod tests {
         for p in ["https://evil.example/", "javascript:x", "/http:x"] {
             assert_eq!(path_rule(p), Some(PolicyRule::PathScheme), "{p}");
         }
-        for p in ["..%2fx", "a%5c..", "a\\b", "%252e%252e"] {
+        for p in ["a%5c..", "a\\b", "%252e%252e"] {
             assert_eq!(path_rule(p), Some(PolicyRule::PathEncodedSeparator), "{p}");
+        }
+        // What servers resolve although it is not a plain `..`.
+        for p in ["a/..;/admin", "..;x/y", "..%09/x", "a/.%20/b", "a/.;jsessionid=1/b"] {
+            assert_eq!(path_rule(p), Some(PolicyRule::PathDotSegment), "{p}");
+        }
+        for p in ["%c0%ae%c0%ae/x", "a/%zz", "a/%e2%82"] {
+            assert_eq!(path_rule(p), Some(PolicyRule::PathInvalidCharacter), "{p}");
+        }
+        // Allowed: GitLab project ids, dot-files, `..` inside a name.
+        for p in ["projects/group%2Fproject/statuses/abc", "repos/ORG/.github/x", "a/..b/c", "a/b..", "v1/x;y"] {
+            assert_eq!(path_rule(p), None, "{p}");
         }
         for p in ["a b", "a\r\nHost: x", "x#frag", "é"] {
             assert_eq!(path_rule(p), Some(PolicyRule::PathInvalidCharacter), "{p}");
@@ -228,6 +294,11 @@ mod tests {
         assert!(matches!(h("X-A", "a\r\nInjected: 1").unwrap_err().rule, PolicyRule::InvalidHeaderValue(_)));
         assert!(matches!(h("X A", "v").unwrap_err().rule, PolicyRule::InvalidHeaderName(_)));
         assert!(matches!(h("Transfer-Encoding", "chunked").unwrap_err().rule, PolicyRule::ForbiddenHeader(_)));
+        for name in
+            ["X-Original-URL", "X-HTTP-Method-Override", "Forwarded", "X-Forwarded-Host", "Proxy-Foo", "TE", "Upgrade"]
+        {
+            assert!(matches!(h(name, "x").unwrap_err().rule, PolicyRule::ForbiddenHeader(_)), "{name}");
+        }
         assert!(h("X-Ok", "fine\tvalue").is_ok());
         assert!(check_report("g", "text/plain\r\nX: y", &[], None).is_err());
     }

@@ -212,3 +212,55 @@ async fn missing_secret_env_is_a_clear_start_error() {
     let err = RelayServer::bind(&cfg).await.err().expect("must fail").to_string();
     assert!(err.contains("WASMPUSH_RELAY_TEST_UNSET_VAR") && err.contains("auth.password"), "{err}");
 }
+
+/// Slowloris: 2,000 connections that never finish their headers. The relay
+/// serves at most `max_connections` at once and cuts each slow one after
+/// `header_timeout`, so its file descriptors stay bounded and a legitimate
+/// POST queued behind them still gets its `200`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_cannot_exhaust_the_relay() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const SLOW: usize = 2000;
+    const CAP: usize = 128;
+    let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let cfg: RelayConfig = serde_json::from_value(serde_json::json!({
+        "listen": "127.0.0.1:0", "auth": {"type": "none"},
+        "max_connections": CAP, "header_timeout": "1s", "body_timeout": "2s",
+    }))
+    .unwrap();
+    let server = RelayServer::bind(&cfg).await.unwrap();
+    let addr = server.local_addr();
+    // Acknowledged at once: a stand-in for the host's inbox commit.
+    let (tx, mut rx) = wasmpush_sources::acknowledge_all(16);
+    tokio::spawn(server.serve(tx));
+    let base = fds();
+    let mut slow = Vec::new();
+    for _ in 0..SLOW {
+        slow.push(tokio::spawn(async move {
+            let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else { return };
+            let _ = s.write_all(b"POST /buildbot HTTP/1.1\r\nHost: x\r\n").await; // and never the rest
+            let mut buf = [0u8; 64];
+            let _ = tokio::time::timeout(Duration::from_secs(60), s.read(&mut buf)).await;
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Client sockets are in this process too: without the cap the relay
+    // would add one descriptor per slow client on top of them.
+    let peak = fds();
+    assert!(peak <= base + SLOW + CAP + 64, "descriptors grew from {base} to {peak} with {SLOW} slow clients");
+
+    let body = captured_bodies().into_iter().next().unwrap().1;
+    let legit = tokio::time::timeout(
+        Duration::from_secs(45),
+        client().post(format!("http://{addr}/buildbot")).header("content-type", "application/json").body(body).send(),
+    )
+    .await
+    .expect("a legitimate POST gets through within 45 s")
+    .unwrap();
+    assert_eq!(legit.status(), 200, "{:?}", legit.text().await);
+    assert!(rx.recv().await.is_some());
+    println!("{SLOW} slow clients: descriptors {base} -> {peak} (cap {CAP}); the legitimate POST was answered 200");
+    for s in slow {
+        s.abort();
+    }
+}

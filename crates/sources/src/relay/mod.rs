@@ -70,6 +70,28 @@ pub struct RelayConfig {
     /// in seconds (default 30).
     #[serde(default = "default_enqueue_timeout")]
     pub enqueue_timeout_secs: u64,
+    /// Most connections served at once (default 256); more wait in the
+    /// listen backlog. Bounds file descriptors and bodies in memory
+    /// (`max_connections × max_body`).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Longest time a client may take to send a request's headers
+    /// (`"10s"`): a slow client (slowloris) is cut, its slot freed.
+    #[serde(default = "default_header_timeout", with = "humantime_serde")]
+    pub header_timeout: Duration,
+    /// Longest time a client may take to send a body (`"30s"`); then 408.
+    #[serde(default = "default_body_timeout", with = "humantime_serde")]
+    pub body_timeout: Duration,
+}
+
+fn default_max_connections() -> usize {
+    256
+}
+fn default_header_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_body_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 fn default_max_body() -> u64 {
@@ -187,6 +209,7 @@ struct Shared {
     auth: Auth,
     max_body: u64,
     enqueue_timeout: Duration,
+    body_timeout: Duration,
     tx: EventSender,
 }
 
@@ -196,6 +219,9 @@ pub struct RelayServer {
     auth: Auth,
     max_body: u64,
     enqueue_timeout: Duration,
+    max_connections: usize,
+    header_timeout: Duration,
+    body_timeout: Duration,
 }
 
 impl RelayServer {
@@ -210,6 +236,9 @@ impl RelayServer {
             auth,
             max_body: config.max_body,
             enqueue_timeout: Duration::from_secs(config.enqueue_timeout_secs),
+            max_connections: config.max_connections.max(1),
+            header_timeout: config.header_timeout,
+            body_timeout: config.body_timeout,
         })
     }
 
@@ -218,19 +247,52 @@ impl RelayServer {
         self.listener.local_addr().expect("a bound TCP listener has a local address")
     }
 
-    /// Serves until the receiver of `tx` is dropped (then finishes the
-    /// requests in flight and returns `Ok`).
+    /// Serves until the receiver of `tx` is dropped (then stops accepting;
+    /// requests in flight finish on their own). At most `max_connections`
+    /// connections are served at once; a client that has not sent its
+    /// headers within `header_timeout` is disconnected.
     pub async fn serve(self, tx: EventSender) -> Result<(), RelayError> {
         let addr = self.local_addr();
         let closed = tx.clone();
-        let shared =
-            Arc::new(Shared { auth: self.auth, max_body: self.max_body, enqueue_timeout: self.enqueue_timeout, tx });
+        let shared = Arc::new(Shared {
+            auth: self.auth,
+            max_body: self.max_body,
+            enqueue_timeout: self.enqueue_timeout,
+            body_timeout: self.body_timeout,
+            tx,
+        });
         let app = Router::new().fallback(handle).layer(DefaultBodyLimit::disable()).with_state(shared);
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(self.header_timeout);
         tracing::info!(%addr, "relay listening for Buildbot HttpStatusPush POSTs");
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { closed.closed().await })
-            .await
-            .map_err(RelayError::Serve)
+        loop {
+            let slot = tokio::select! {
+                slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                () = closed.closed() => return Ok(()),
+            };
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors, or the peer left: go on.
+                        tracing::warn!(%addr, "relay: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = closed.closed() => return Ok(()),
+            };
+            let service =
+                hyper_util::service::TowerToHyperService::new(app.clone().layer(axum::Extension(ConnectInfo(peer))));
+            let connection = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::spawn(async move {
+                let _slot = slot;
+                if let Err(e) = connection.await {
+                    tracing::debug!(%peer, "relay: connection ended: {e}");
+                }
+            });
+        }
     }
 }
 
@@ -282,9 +344,13 @@ async fn accept(s: &Shared, method: Method, uri: &Uri, headers: &HeaderMap, body
         return Err(too_big());
     }
     let limit = usize::try_from(s.max_body).unwrap_or(usize::MAX);
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if is_length_limit(&e) { too_big() } else { Rejection::new(400, format!("cannot read body: {e}")) }
-    })?;
+    let read = tokio::time::timeout(s.body_timeout, axum::body::to_bytes(body, limit));
+    let bytes =
+        read.await
+            .map_err(|_| Rejection::new(408, format!("body not received within {:?}", s.body_timeout)))?
+            .map_err(|e| {
+                if is_length_limit(&e) { too_big() } else { Rejection::new(400, format!("cannot read body: {e}")) }
+            })?;
     let event_header = headers.get(parse::EVENT_HEADER).map(|v| v.to_str().unwrap_or("(not text)"));
     let forced = parse::kind_override(uri.path(), event_header)?;
     let event = parse::parse_body(&bytes, forced)?;

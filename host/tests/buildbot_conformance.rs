@@ -32,6 +32,10 @@ fn harness(py: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
+/// The tests of this file each run a master, a worker and builds: one at a
+/// time, so that neither starves the other on a small machine.
+static ONE_MASTER_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Stops the master and worker, and the wasmpush processes, whatever happens.
 struct Cleanup {
     py: PathBuf,
@@ -108,6 +112,7 @@ fn without_racy_fields(raw: &str) -> String {
 
 #[test]
 fn wasmpush_matches_buildbots_own_push_for_every_build_and_event() {
+    let _one = ONE_MASTER_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let started = Instant::now();
     let py = python();
     let dir = tempfile::tempdir().unwrap();
@@ -222,6 +227,7 @@ fn events_at(capture: &Path, path: &str) -> BTreeMap<(i64, &'static str), usize>
 /// once (the cursor only moves past events committed to the outbox).
 #[test]
 fn sigkill_while_following_a_master_misses_no_build() {
+    let _one = ONE_MASTER_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let py = python();
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");

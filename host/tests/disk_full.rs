@@ -63,7 +63,10 @@ async fn a_full_disk_answers_503_stops_the_run_and_a_restart_delivers_every_200(
     let service = std::sync::Arc::try_unwrap(service).ok().expect("the run has ended");
     service.shutdown().await;
 
-    // Restart with space back and the target up.
+    // Restart with space back and the target up; the reports that already
+    // had an attempt wait an hour (the retry schedule above): make them due
+    // now, as an operator would with `wasmpush outbox retry`.
+    wasmpush_delivery::outbox::retry(&dir.path().join("outbox.redb"), &wasmpush_delivery::Selector::All).unwrap();
     let receiver = Receiver::bind(format!("127.0.0.1:{target}").parse().unwrap()).await.unwrap();
     let service = Service::start(&config).await.unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -42,6 +42,7 @@ Commands (each prints one JSON object on stdout; logs go to stderr):
 
 import argparse
 import base64
+import http.client
 import json
 import os
 import shutil
@@ -164,7 +165,8 @@ def wait_for(what, fn, timeout, interval=0.2):
     while True:
         try:
             v = fn()
-        except (urllib.error.URLError, ConnectionError, OSError) as e:
+        except (urllib.error.URLError, ConnectionError, OSError, http.client.HTTPException) as e:
+            # A master under load may cut an answer short (IncompleteRead): ask again.
             v = None
             last = e
         if v:

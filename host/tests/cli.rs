@@ -396,3 +396,43 @@ fn systemd_unit_verifies_and_run_notifies_ready_and_stopping() {
     assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
     assert!(child.wait().unwrap().success());
 }
+
+/// A source that stops (here a Buildbot source whose cursor file is
+/// garbage) stops the whole process with a non-zero exit and one line
+/// naming it, even though the relay beside it could go on: a supervisor
+/// restarts it instead of it idling without that source.
+#[test]
+fn a_source_that_stops_ends_the_process_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cursor.json"), "not a cursor").unwrap();
+    let (relay, target) = (common::free_port(), common::free_port());
+    let config = common::relay_config(dir.path(), relay, target, "1h", false);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.insert_str(
+        0,
+        "[[source]]\ntype = \"buildbot\"\nurl = \"http://127.0.0.1:9/\"\nstate_file = \"cursor.json\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmpush"))
+        .args(["run", config.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("wasmpush idled on after its buildbot source stopped");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "exit status {status}: {stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("buildbot source stopped") && last.contains("cursor.json"), "{stderr}");
+}

@@ -316,6 +316,9 @@ fn spawn_source(
     tx: EventSender,
 ) -> (tokio::task::JoinHandle<()>, watch::Receiver<Status>) {
     let (st_tx, st_rx) = watch::channel(Status::Starting);
+    // The subscriber must exist before the span is made: a span created
+    // with no subscriber stays disabled, and its lines would lack the tag.
+    logs();
     // The target passes the `wasmpush_sources=…` filter, so the span shows.
     let span = tracing::info_span!(target: "wasmpush_sources::gaptest", "gaptest", test = test);
     let h = tokio::spawn(

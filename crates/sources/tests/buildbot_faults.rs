@@ -8,10 +8,9 @@
 
 mod support;
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Harness, path_str};
+use support::{Harness, LogBuf, path_str};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -105,20 +104,6 @@ impl Faults {
             body.len()
         );
         let _ = down.write_all(resp.as_bytes()).await;
-    }
-}
-
-/// Captures this binary's log lines.
-#[derive(Clone, Default)]
-struct LogBuf(Arc<Mutex<Vec<u8>>>);
-impl Write for LogBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        std::io::stderr().write_all(b)?;
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

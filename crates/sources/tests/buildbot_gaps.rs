@@ -22,12 +22,11 @@ mod support;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use support::{Harness, path_str};
+use support::{Events, Harness, LogBuf, collector, path_str, wait_following};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -39,19 +38,6 @@ use wasmpush_sources::{EventSender, SourceEvent};
 
 /// Every log line of this test binary (each test's source runs in a span
 /// naming the test, so its lines can be told apart), echoed to stderr.
-#[derive(Clone)]
-struct LogBuf(Arc<Mutex<Vec<u8>>>);
-impl Write for LogBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        std::io::stderr().write_all(b)?;
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn logs() -> &'static LogBuf {
     static LOGS: OnceLock<LogBuf> = OnceLock::new();
     LOGS.get_or_init(|| {
@@ -282,21 +268,6 @@ fn parse_response(resp: &[u8]) -> Option<Response> {
 
 // ---------------------------------------------------------------- source
 
-type Events = Arc<Mutex<Vec<SourceEvent>>>;
-
-/// Collects the events; acknowledges each at once.
-fn collector() -> (EventSender, Events) {
-    let (tx, mut rx) = wasmpush_sources::acknowledge_all(64);
-    let events: Events = Arc::default();
-    let e2 = events.clone();
-    tokio::spawn(async move {
-        while let Some(ev) = rx.recv().await {
-            e2.lock().unwrap().push(ev);
-        }
-    });
-    (tx, events)
-}
-
 fn config(url: &str, state: &Path, extra: Value) -> BuildbotConfig {
     let mut v = serde_json::json!({
         "url": url, "state_file": path_str(state),
@@ -330,13 +301,6 @@ fn spawn_source(
         .instrument(span),
     );
     (h, st_rx)
-}
-
-async fn wait_following(st: &mut watch::Receiver<Status>) {
-    tokio::time::timeout(Duration::from_secs(60), st.wait_for(|s| *s == Status::Following))
-        .await
-        .expect("source did not reach Following within 60s")
-        .unwrap();
 }
 
 fn event_ids(events: &Events) -> Vec<String> {

@@ -14,30 +14,13 @@ mod support;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Harness, Proxy, init_tracing, path_str};
+use support::{Events, Harness, Proxy, collector, init_tracing, path_str, wait_following};
 use tokio::sync::watch;
 use wasmpush_guest::python_json;
 use wasmpush_sources::buildbot::{self, BuildbotConfig, LogContents, Needs, Status, payload_for};
 use wasmpush_sources::relay::{RelayConfig, RelayServer};
 use wasmpush_sources::{EventKind, EventSender, SourceEvent};
-
-type Events = Arc<Mutex<Vec<SourceEvent>>>;
-
-/// Collects the events; acknowledges each at once (stand-in for the host's
-/// inbox commit, which these source-level tests do not run).
-fn collector() -> (EventSender, Events) {
-    let (tx, mut rx) = wasmpush_sources::acknowledge_all(64);
-    let events: Events = Arc::default();
-    let e2 = events.clone();
-    tokio::spawn(async move {
-        while let Some(ev) = rx.recv().await {
-            e2.lock().unwrap().push(ev);
-        }
-    });
-    (tx, events)
-}
 
 fn config(url: &str, state: &std::path::Path, extra: serde_json::Value) -> BuildbotConfig {
     let mut v = serde_json::json!({
@@ -63,13 +46,6 @@ fn spawn_source(
         }
     });
     (h, st_rx)
-}
-
-async fn wait_following(st: &mut watch::Receiver<Status>) {
-    tokio::time::timeout(Duration::from_secs(60), st.wait_for(|s| *s == Status::Following))
-        .await
-        .expect("source did not reach Following within 60s")
-        .unwrap();
 }
 
 /// Every (event kind, id) the run must produce: new + finished per build,

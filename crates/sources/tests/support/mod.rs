@@ -178,3 +178,44 @@ pub fn init_tracing() {
 pub fn path_str(p: &Path) -> String {
     p.to_str().unwrap().to_string()
 }
+
+/// Log lines captured for assertions (and echoed to stderr): the writer of
+/// a `tracing_subscriber::fmt()` set up by the test.
+#[derive(Clone, Default)]
+pub struct LogBuf(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        std::io::stderr().write_all(b)?;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The events a source sent, in order.
+pub type Events = Arc<Mutex<Vec<wasmpush_sources::SourceEvent>>>;
+
+/// Collects the events; acknowledges each at once (stand-in for the host's
+/// inbox commit, which these source-level tests do not run).
+pub fn collector() -> (wasmpush_sources::EventSender, Events) {
+    let (tx, mut rx) = wasmpush_sources::acknowledge_all(64);
+    let events: Events = Arc::default();
+    let e2 = events.clone();
+    tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            e2.lock().unwrap().push(ev);
+        }
+    });
+    (tx, events)
+}
+
+/// Waits (60 s at most) until the source follows the websocket.
+pub async fn wait_following(st: &mut tokio::sync::watch::Receiver<wasmpush_sources::buildbot::Status>) {
+    tokio::time::timeout(Duration::from_secs(60), st.wait_for(|s| *s == wasmpush_sources::buildbot::Status::Following))
+        .await
+        .expect("source did not reach Following within 60s")
+        .unwrap();
+}

@@ -280,3 +280,93 @@ fn sigkill_while_following_a_master_misses_no_build() {
     );
     assert!(missing.is_empty(), "events Buildbot reported that wasmpush never did after the crash: {missing:?}");
 }
+
+/// A hot reload that turns a finished-only generator into a start-end one
+/// widens what the running Buildbot source fetches: builds that start after
+/// the reload are reported as `new` too, without a restart.
+#[test]
+fn a_reload_to_start_end_reports_the_next_builds_new_events() {
+    let _one = ONE_MASTER_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(reload_scenario());
+}
+
+async fn reload_scenario() {
+    let py = python();
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let capture = dir.path().join("capture.jsonl");
+    let state =
+        harness(&py, &["start", "--dir", run_dir.to_str().unwrap(), "--capture-out", capture.to_str().unwrap()]);
+    let _cleanup = Cleanup { py: py.clone(), run_dir: run_dir.clone(), children: Vec::new() };
+    let write = |generator: &str| {
+        let text = format!(
+            "[[source]]\ntype = \"buildbot\"\nurl = \"{}\"\nstate_file = \"cursor.json\"\nping_interval_secs = 5\n\
+             [outbox]\npath = \"outbox.redb\"\n[runtime]\ncache_dir = \"cache\"\n\
+             [[reporter]]\nname = \"reload\"\nserver_url = \"{}/reload\"\n\
+             [[reporter.generator]]\nwasm = {:?}\n{generator}\n",
+            state["buildbot_url"].as_str().unwrap(),
+            state["capture_url"].as_str().unwrap().trim_end_matches('/'),
+            common::generator("buildbot-json").to_str().unwrap()
+        );
+        let p = dir.path().join("reload.toml");
+        std::fs::write(&p, text).unwrap();
+        wasmpush::config::Config::load(&p).unwrap()
+    };
+    let finished_only = write("kind = \"build-status\"\nreport_new = false");
+    let service = std::sync::Arc::new(wasmpush::service::Service::start(&finished_only).await.unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn({
+        let service = service.clone();
+        async move {
+            let stop = async {
+                let _ = stop_rx.await;
+            };
+            service.run(stop, Duration::from_secs(2)).await.map(|_| ())
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await; // following
+    let only = |what: &[&str]| -> Vec<String> { what.iter().map(|s| s.to_string()).collect() };
+    let run_builds = |only: Vec<String>| {
+        let (py, run_dir) = (py.clone(), run_dir.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut args =
+                vec!["run-builds".to_string(), "--dir".into(), run_dir.to_str().unwrap().into(), "--only".into()];
+            args.push(only.join(","));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            harness(&py, &args)
+        })
+    };
+    let ids = |builds: &Value| -> Vec<i64> {
+        builds["builds"].as_array().unwrap().iter().map(|b| b["buildid"].as_i64().unwrap()).collect()
+    };
+    let wait_for = |want: Vec<(i64, &'static str)>| {
+        let capture = capture.clone();
+        async move {
+            let t = Instant::now();
+            loop {
+                let got = events_at(&capture, "/reload");
+                if want.iter().all(|k| got.contains_key(k)) || t.elapsed() > Duration::from_secs(90) {
+                    return got;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+
+    let before = ids(&run_builds(only(&["pass", "fail"])).await.unwrap());
+    let got = wait_for(before.iter().map(|id| (*id, "finished")).collect()).await;
+    assert!(
+        before.iter().all(|id| got.contains_key(&(*id, "finished"))),
+        "finished reports before the reload: {got:?}"
+    );
+    assert!(got.keys().all(|(_, e)| *e == "finished"), "no new events are wanted before the reload: {got:?}");
+
+    service.reload(&write("kind = \"build-start-end\"")).await.unwrap();
+    let after = ids(&run_builds(only(&["pass"])).await.unwrap());
+    let got = wait_for(after.iter().map(|id| (*id, "new")).collect()).await;
+    let missing: Vec<_> = after.iter().filter(|id| !got.contains_key(&(**id, "new"))).collect();
+    assert!(missing.is_empty(), "builds started after the reload without a `new` report: {missing:?}");
+    let _ = stop_tx.send(());
+    run.await.unwrap().unwrap();
+}

@@ -36,6 +36,18 @@ fn harness(py: &Path, args: &[&str]) -> Value {
 /// time, so that neither starves the other on a small machine.
 static ONE_MASTER_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Starts a master (and worker) in `dir/run` capturing its pushes to
+/// `dir/capture.jsonl`; `extra` adds harness arguments. Returns the
+/// harness state, the capture file and the guard that stops it all.
+fn start_master(py: &Path, dir: &Path, extra: &[&str]) -> (Value, PathBuf, Cleanup) {
+    let run_dir = dir.join("run");
+    let capture = dir.join("capture.jsonl");
+    let mut args = vec!["start", "--dir", run_dir.to_str().unwrap(), "--capture-out", capture.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let state = harness(py, &args);
+    (state, capture, Cleanup { py: py.to_path_buf(), run_dir, children: Vec::new() })
+}
+
 /// Stops the master and worker, and the wasmpush processes, whatever happens.
 struct Cleanup {
     py: PathBuf,
@@ -116,22 +128,10 @@ fn wasmpush_matches_buildbots_own_push_for_every_build_and_event() {
     let started = Instant::now();
     let py = python();
     let dir = tempfile::tempdir().unwrap();
-    let run_dir = dir.path().join("run");
-    let capture = dir.path().join("capture.jsonl");
     let relay_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let state = harness(
-        &py,
-        &[
-            "start",
-            "--dir",
-            run_dir.to_str().unwrap(),
-            "--capture-out",
-            capture.to_str().unwrap(),
-            "--reporter",
-            &format!("relay=http://relay:s3cret@127.0.0.1:{relay_port}/relay"),
-        ],
-    );
-    let mut cleanup = Cleanup { py: py.clone(), run_dir: run_dir.clone(), children: Vec::new() };
+    let relay_reporter = format!("relay=http://relay:s3cret@127.0.0.1:{relay_port}/relay");
+    let (state, capture, mut cleanup) = start_master(&py, dir.path(), &["--reporter", &relay_reporter]);
+    let run_dir = cleanup.run_dir.clone();
     let buildbot_url = state["buildbot_url"].as_str().unwrap();
     let capture_url = state["capture_url"].as_str().unwrap().trim_end_matches('/');
 
@@ -230,11 +230,8 @@ fn sigkill_while_following_a_master_misses_no_build() {
     let _one = ONE_MASTER_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let py = python();
     let dir = tempfile::tempdir().unwrap();
-    let run_dir = dir.path().join("run");
-    let capture = dir.path().join("capture.jsonl");
-    let state =
-        harness(&py, &["start", "--dir", run_dir.to_str().unwrap(), "--capture-out", capture.to_str().unwrap()]);
-    let mut cleanup = Cleanup { py: py.clone(), run_dir: run_dir.clone(), children: Vec::new() };
+    let (state, capture, mut cleanup) = start_master(&py, dir.path(), &[]);
+    let run_dir = cleanup.run_dir.clone();
     let buildbot_url = state["buildbot_url"].as_str().unwrap();
     let target = format!("{}/killed", state["capture_url"].as_str().unwrap().trim_end_matches('/'));
     let follow = format!(
@@ -294,11 +291,8 @@ fn a_reload_to_start_end_reports_the_next_builds_new_events() {
 async fn reload_scenario() {
     let py = python();
     let dir = tempfile::tempdir().unwrap();
-    let run_dir = dir.path().join("run");
-    let capture = dir.path().join("capture.jsonl");
-    let state =
-        harness(&py, &["start", "--dir", run_dir.to_str().unwrap(), "--capture-out", capture.to_str().unwrap()]);
-    let _cleanup = Cleanup { py: py.clone(), run_dir: run_dir.clone(), children: Vec::new() };
+    let (state, capture, cleanup) = start_master(&py, dir.path(), &[]);
+    let run_dir = cleanup.run_dir.clone();
     let write = |generator: &str| {
         let text = format!(
             "[[source]]\ntype = \"buildbot\"\nurl = \"{}\"\nstate_file = \"cursor.json\"\nping_interval_secs = 5\n\

@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use support::{Events, Harness, LogBuf, collector, path_str, wait_following};
+use support::{Events, Harness, LogBuf, collector, expected, path_str, wait_following};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -322,17 +322,6 @@ async fn wait_events(events: &Events, want: &BTreeSet<String>, secs: u64, what: 
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// build-new + build-finished per build, buildset-complete per buildset.
-fn expected(run: &Value) -> BTreeSet<String> {
-    let mut want = BTreeSet::new();
-    for b in run["builds"].as_array().unwrap() {
-        want.insert(format!("build-new:{}", b["buildid"]));
-        want.insert(format!("build-finished:{}", b["buildid"]));
-        want.insert(format!("buildset-complete:{}", b["bsid"]));
-    }
-    want
 }
 
 fn of_build(id: i64) -> BTreeSet<String> {

@@ -15,7 +15,7 @@ mod support;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
-use support::{Events, Harness, Proxy, collector, init_tracing, path_str, wait_following};
+use support::{Events, Harness, Proxy, collector, expected, init_tracing, path_str, wait_following};
 use tokio::sync::watch;
 use wasmpush_guest::python_json;
 use wasmpush_sources::buildbot::{self, BuildbotConfig, LogContents, Needs, Status, payload_for};
@@ -46,18 +46,6 @@ fn spawn_source(
         }
     });
     (h, st_rx)
-}
-
-/// Every (event kind, id) the run must produce: new + finished per build,
-/// complete per buildset.
-fn expected(run: &Value) -> BTreeSet<String> {
-    let mut want = BTreeSet::new();
-    for b in run["builds"].as_array().unwrap() {
-        want.insert(format!("build-new:{}", b["buildid"]));
-        want.insert(format!("build-finished:{}", b["buildid"]));
-        want.insert(format!("buildset-complete:{}", b["bsid"]));
-    }
-    want
 }
 
 async fn wait_events(events: &Events, want: &BTreeSet<String>) {

@@ -145,8 +145,6 @@ pub enum RelayError {
     HeaderName(String),
     #[error("relay: cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
-    #[error("relay: server failed: {0}")]
-    Serve(std::io::Error),
 }
 
 enum Auth {

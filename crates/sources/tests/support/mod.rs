@@ -219,3 +219,15 @@ pub async fn wait_following(st: &mut tokio::sync::watch::Receiver<wasmpush_sourc
         .expect("source did not reach Following within 60s")
         .unwrap();
 }
+
+/// Every (event kind, id) a `run-builds` result must produce: new +
+/// finished per build, complete per buildset.
+pub fn expected(run: &Value) -> std::collections::BTreeSet<String> {
+    let mut want = std::collections::BTreeSet::new();
+    for b in run["builds"].as_array().unwrap() {
+        want.insert(format!("build-new:{}", b["buildid"]));
+        want.insert(format!("build-finished:{}", b["buildid"]));
+        want.insert(format!("buildset-complete:{}", b["bsid"]));
+    }
+    want
+}

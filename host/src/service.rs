@@ -213,10 +213,22 @@ impl Service {
     /// Closes the outbox cleanly once nothing else holds it (a later
     /// [`Service::start`] on the same config can then open it again).
     pub async fn shutdown(self) {
-        let Service { delivery, pipeline, .. } = self;
+        let Service { mut delivery, pipeline, .. } = self;
         drop(pipeline);
-        if let Ok(d) = Arc::try_unwrap(delivery) {
-            d.shutdown().await;
+        // Another holder (a task of a run that is ending) lets go shortly.
+        let end = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match Arc::try_unwrap(delivery) {
+                Ok(d) => return d.shutdown().await,
+                Err(shared) if tokio::time::Instant::now() < end => {
+                    delivery = shared;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(_) => {
+                    tracing::warn!("the outbox is still in use at shutdown; it closes when its last user ends");
+                    return;
+                }
+            }
         }
     }
 
@@ -410,15 +422,17 @@ impl Service {
         while services.join_next().await.is_some() {}
         drop(admitted_tx);
         let _ = committer.await;
-        if let Some(failure) = failure {
-            return Err(failure);
-        }
         let Ok(dispatcher) = Arc::try_unwrap(dispatcher) else {
             unreachable!("every other holder of the dispatcher has ended")
         };
+        // The workers end (and release the outbox) before the run returns,
+        // on a failure too: a caller may reopen the outbox right after.
         let stats = tokio::task::spawn_blocking(move || dispatcher.finish())
             .await
             .unwrap_or_else(|_| Arc::new(DispatchStats::default()));
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
         // Deliver what is pending (including reports reloaded from the
         // outbox) until nothing is left or `settle` runs out.
         let deadline = tokio::time::Instant::now() + settle;

@@ -24,7 +24,7 @@ use crate::pipeline::Pipeline;
 use arc_swap::ArcSwap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -86,16 +86,19 @@ impl Drop for Alive {
 impl Dispatcher {
     /// Starts `workers` threads (at least one) with the default commit delay.
     pub fn start(pipeline: Arc<ArcSwap<Pipeline>>, delivery: Arc<Delivery>, workers: usize) -> Dispatcher {
-        Dispatcher::start_bounded(pipeline, delivery, workers, DEFAULT_COMMIT_DELAY)
+        Dispatcher::start_bounded(pipeline, delivery, workers, DEFAULT_COMMIT_DELAY, None)
     }
 
     /// Starts `workers` threads (at least one) committing each batch at most
-    /// `commit_delay` after it started (see the module docs).
+    /// `commit_delay` after it started (see the module docs). While
+    /// `panic_fault` is set, the next event a worker takes makes that worker
+    /// panic (tests of what a dead worker does; `None` in production).
     pub fn start_bounded(
         pipeline: Arc<ArcSwap<Pipeline>>,
         delivery: Arc<Delivery>,
         workers: usize,
         commit_delay: Duration,
+        panic_fault: Option<Arc<AtomicBool>>,
     ) -> Dispatcher {
         let stats = Arc::new(DispatchStats::default());
         let died = tokio::sync::watch::channel(None).0;
@@ -104,6 +107,12 @@ impl Dispatcher {
         for i in 0..workers.max(1) {
             let (tx, rx) = sync_channel::<Job>(256);
             let (pipeline, delivery, stats) = (pipeline.clone(), delivery.clone(), stats.clone());
+            let fault = panic_fault.clone();
+            let injected = move || {
+                if fault.as_ref().is_some_and(|f| f.load(Ordering::Relaxed) && f.swap(false, Ordering::SeqCst)) {
+                    panic!("injected fault: a generator worker panics");
+                }
+            };
             let name = format!("wasmpush-gen-{i}");
             let alive = Alive(name.clone(), died.clone());
             let handle = std::thread::Builder::new()
@@ -111,6 +120,7 @@ impl Dispatcher {
                 .spawn(move || {
                     let _alive = alive;
                     while let Ok(first) = rx.recv() {
+                        injected();
                         let started = Instant::now();
                         let mut batch = Batch::default();
                         handle_event(&pipeline.load_full(), &stats, first, &mut batch);
@@ -162,13 +172,17 @@ impl Dispatcher {
         self.senders[i].send(Job { event, inbox }).map_err(|_| WorkerDied(format!("wasmpush-gen-{i}")))
     }
 
-    /// Waits until every submitted event has been handled.
-    pub fn finish(self) -> Arc<DispatchStats> {
+    /// Waits until every submitted event has been handled. Fails if a
+    /// worker died (its queued events were not handled).
+    pub fn finish(self) -> Result<Arc<DispatchStats>, WorkerDied> {
         drop(self.senders);
-        for h in self.handles {
-            let _ = h.join();
+        let mut died = None;
+        for (i, h) in self.handles.into_iter().enumerate() {
+            if h.join().is_err() {
+                died.get_or_insert(WorkerDied(format!("wasmpush-gen-{i}")));
+            }
         }
-        self.stats
+        died.map_or(Ok(self.stats), Err)
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod dispatch;
+pub mod faults;
 pub mod filter;
 pub mod notify;
 pub mod pipeline;

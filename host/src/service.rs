@@ -7,7 +7,8 @@
 //! then waits for delivery to settle.
 
 use crate::config::{Config, ConfigError};
-use crate::dispatch::{DispatchStats, Dispatcher, WorkerDied};
+use crate::dispatch::{Dispatcher, WorkerDied};
+use crate::faults::Faults;
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::plugins::Fetcher;
 use crate::runtime::{Runtime, RuntimeOptions};
@@ -16,10 +17,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmpush_delivery::faults::StorageFaults;
 use wasmpush_delivery::{Admitting, Delivery, DeliveryError, Stats, TargetConfig};
 use wasmpush_sources::buildbot::BuildbotConfig;
-use wasmpush_sources::relay::RelayConfig;
+use wasmpush_sources::relay::{RelayConfig, RelayCounters};
 use wasmpush_sources::{Ack, SourceEvent, Submission, replay};
 
 /// Why the service could not start or run.
@@ -92,6 +92,9 @@ pub struct Service {
     /// What the generators need fetched (Buildbot sources follow it; a
     /// reload may widen it).
     needs: tokio::sync::watch::Sender<wasmpush_sources::buildbot::Needs>,
+    faults: Faults,
+    /// What the relay sources answered (every 503 counted).
+    pub relay: Arc<RelayCounters>,
 }
 
 /// The push options of every reporter, each checked by the delivery crate.
@@ -170,12 +173,12 @@ pub fn sources(config: &Config) -> Result<Vec<SourceSpec>, ConfigError> {
 impl Service {
     /// Loads the generators and opens the outbox. Must run inside Tokio.
     pub async fn start(config: &Config) -> Result<Service, ServiceError> {
-        Service::start_with_faults(config, None).await
+        Service::start_with_faults(config, Faults::default()).await
     }
 
-    /// [`Service::start`] on an outbox whose writes fail while `faults`
-    /// says so (tests of what a full disk does).
-    pub async fn start_with_faults(config: &Config, faults: Option<StorageFaults>) -> Result<Service, ServiceError> {
+    /// [`Service::start`] with `faults` injected (tests of what a full disk
+    /// or a dead worker does).
+    pub async fn start_with_faults(config: &Config, faults: Faults) -> Result<Service, ServiceError> {
         let targets = targets(config)?;
         let sources = sources(config)?;
         let runtime = Arc::new(Runtime::new(&RuntimeOptions {
@@ -191,7 +194,7 @@ impl Service {
             std::fs::create_dir_all(dir)
                 .map_err(|source| ServiceError::OutboxDir { path: dir.to_path_buf(), source })?;
         }
-        let delivery = match faults {
+        let delivery = match faults.storage.clone() {
             None => Delivery::open(&outbox, targets).await,
             Some(faults) => Delivery::open_with_faults(&outbox, targets, faults).await,
         }
@@ -207,6 +210,8 @@ impl Service {
             sources,
             workers: config.runtime.workers,
             commit_delay: config.runtime.commit_delay,
+            faults,
+            relay: Arc::default(),
         })
     }
 
@@ -304,6 +309,7 @@ impl Service {
             self.delivery.clone(),
             self.workers,
             self.commit_delay,
+            Some(self.faults.worker_panic.clone()),
         ));
         let route = |event: SourceEvent, inbox: Option<u64>| {
             let d = dispatcher.clone();
@@ -328,7 +334,10 @@ impl Service {
                     }));
                 }
                 SourceSpec::Relay(cfg) => {
-                    let server = wasmpush_sources::relay::RelayServer::bind(cfg).await.map_err(ServiceError::Relay)?;
+                    let server = wasmpush_sources::relay::RelayServer::bind(cfg)
+                        .await
+                        .map_err(ServiceError::Relay)?
+                        .counting_into(self.relay.clone());
                     tracing::info!(listen = %server.local_addr(), "relay listening for Buildbot's HttpStatusPush");
                     services.spawn(async move { ("relay", server.serve(tx).await.map_err(|e| e.to_string())) });
                 }
@@ -427,12 +436,14 @@ impl Service {
         };
         // The workers end (and release the outbox) before the run returns,
         // on a failure too: a caller may reopen the outbox right after.
-        let stats = tokio::task::spawn_blocking(move || dispatcher.finish())
+        let finished = tokio::task::spawn_blocking(move || dispatcher.finish())
             .await
-            .unwrap_or_else(|_| Arc::new(DispatchStats::default()));
+            .unwrap_or_else(|_| Err(WorkerDied("the dispatcher".into())));
         if let Some(failure) = failure {
             return Err(failure);
         }
+        // A worker that died while the run was stopping still fails it.
+        let stats = finished?;
         // Deliver what is pending (including reports reloaded from the
         // outbox) until nothing is left or `settle` runs out.
         let deadline = tokio::time::Instant::now() + settle;

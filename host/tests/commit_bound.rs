@@ -42,6 +42,7 @@ async fn a_slow_generator_does_not_hold_reports_generated_before_it() {
         service.delivery.clone(),
         1,
         Duration::from_millis(2),
+        None,
     ));
     let stats = dispatcher.stats();
     let d = dispatcher.clone();
@@ -62,7 +63,7 @@ async fn a_slow_generator_does_not_hold_reports_generated_before_it() {
     println!("the fast event's report was committed after {handled} of 6 events were generated");
     assert!(handled <= 3, "the fast report waited for {handled} events' generation");
     let d = Arc::try_unwrap(dispatcher).ok().unwrap();
-    tokio::task::spawn_blocking(move || d.finish()).await.unwrap();
+    tokio::task::spawn_blocking(move || d.finish()).await.unwrap().unwrap();
     assert_eq!(service.delivery.stats().enqueued, 6, "every event's report is stored in the end");
     service.shutdown().await;
 }

@@ -45,6 +45,11 @@ pub fn free_port() -> u16 {
 /// One plain HTTP/1.1 POST of a JSON body, as Buildbot's HttpStatusPush
 /// sends it; the status code, or None if the connection failed.
 pub fn post(port: u16, path: &str, body: &str) -> Option<u16> {
+    post_response(port, path, body).map(|(status, _)| status)
+}
+
+/// [`post`], also returning the whole response text (head and body).
+pub fn post_response(port: u16, path: &str, body: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(60))).ok()?;
@@ -55,7 +60,7 @@ pub fn post(port: u16, path: &str, body: &str) -> Option<u16> {
     s.write_all(req.as_bytes()).ok()?;
     let mut resp = String::new();
     s.read_to_string(&mut resp).ok()?;
-    resp.split(' ').nth(1)?.parse().ok()
+    Some((resp.split(' ').nth(1)?.parse().ok()?, resp))
 }
 
 /// A recorded finished-build body (capture 082) with `buildid` and

@@ -148,7 +148,7 @@ pub fn probe_main(config: &Path, load: usize) -> Result<()> {
         for e in events {
             d.submit(e);
         }
-        let stats = d.finish();
+        let stats = d.finish()?;
         rt.block_on(service.delivery.wait_idle(Duration::from_secs(60)));
         let elapsed = t.elapsed();
         stop.store(true, Ordering::Relaxed);

@@ -181,7 +181,7 @@ pub fn run_cell(
                 d.submit(e);
             }
             let got = receiver.wait_for(n, timeout)?;
-            let stats = d.finish();
+            let stats = d.finish()?;
             let (_, reports, failures, refused, enq) = stats.snapshot();
             if got < n {
                 bail!(
@@ -274,7 +274,7 @@ pub fn unloaded_latency(h: &Harness<'_>, events: &[SourceEvent]) -> Result<Summa
         }
         lat.push(t.elapsed());
     }
-    d.finish();
+    d.finish()?;
     rt.block_on(shutdown(service));
     let _ = std::fs::remove_dir_all(&dir);
     Ok(summarize(&lat))

@@ -47,6 +47,7 @@ use parse::Rejection;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
@@ -203,7 +204,21 @@ impl Auth {
     }
 }
 
+/// What the relay answered, counted (for logs, metrics and tests). A 503
+/// means the master's copy is the only one: Buildbot drops it unless it is
+/// re-sent, so every one is counted.
+#[derive(Debug, Default)]
+pub struct RelayCounters {
+    /// POSTs answered 200 (committed to the inbox).
+    pub accepted: AtomicU64,
+    /// POSTs answered 503 (not stored: storage fault, shutdown or timeout).
+    pub unavailable: AtomicU64,
+    /// POSTs answered another 4xx (bad input, credential, size).
+    pub refused: AtomicU64,
+}
+
 struct Shared {
+    counters: Arc<RelayCounters>,
     auth: Auth,
     max_body: u64,
     enqueue_timeout: Duration,
@@ -213,6 +228,7 @@ struct Shared {
 
 /// A bound relay endpoint, not yet serving.
 pub struct RelayServer {
+    counters: Arc<RelayCounters>,
     listener: TcpListener,
     auth: Auth,
     max_body: u64,
@@ -230,6 +246,7 @@ impl RelayServer {
             .await
             .map_err(|source| RelayError::Bind { addr: config.listen, source })?;
         Ok(RelayServer {
+            counters: Arc::default(),
             listener,
             auth,
             max_body: config.max_body,
@@ -238,6 +255,13 @@ impl RelayServer {
             header_timeout: config.header_timeout,
             body_timeout: config.body_timeout,
         })
+    }
+
+    /// Counts this server's answers into `counters` (shared with other
+    /// relays or read by the host).
+    pub fn counting_into(mut self, counters: Arc<RelayCounters>) -> RelayServer {
+        self.counters = counters;
+        self
     }
 
     /// The address actually bound (useful with port 0).
@@ -253,6 +277,7 @@ impl RelayServer {
         let addr = self.local_addr();
         let closed = tx.clone();
         let shared = Arc::new(Shared {
+            counters: self.counters,
             auth: self.auth,
             max_body: self.max_body,
             enqueue_timeout: self.enqueue_timeout,
@@ -309,6 +334,7 @@ async fn handle(
 ) -> Response {
     match accept(&s, method, &uri, &headers, body).await {
         Ok(id) => {
+            s.counters.accepted.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(%peer, path = uri.path(), event = %id, "relay: event queued");
             (StatusCode::OK, format!("queued {id}\n")).into_response()
         }
@@ -322,6 +348,12 @@ async fn handle(
             }
             if r.status == 405 {
                 resp.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+            }
+            if r.status == 503 {
+                s.counters.unavailable.fetch_add(1, Ordering::Relaxed);
+                resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            } else {
+                s.counters.refused.fetch_add(1, Ordering::Relaxed);
             }
             resp
         }

@@ -436,3 +436,20 @@ fn a_source_that_stops_ends_the_process_non_zero() {
     let last = stderr.lines().last().unwrap_or_default();
     assert!(last.contains("buildbot source stopped") && last.contains("cursor.json"), "{stderr}");
 }
+
+#[test]
+fn a_relay_that_cannot_listen_ends_the_process_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let relay = taken.local_addr().unwrap().port();
+    let config = common::relay_config(dir.path(), relay, common::free_port(), "1h", false);
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmpush"))
+        .args(["run", config.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "exit status {}: {stderr}", out.status);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("relay") && last.contains(&format!("127.0.0.1:{relay}")), "{stderr}");
+}

@@ -67,7 +67,7 @@ fn wanted(id: &str) -> bool {
 }
 
 fn limits() -> Limits {
-    Limits { memory: 256 << 20, timeout: Duration::from_secs(30), max_output: 8 << 20, max_log: 64 << 10 }
+    Limits { memory: 256 << 20, timeout: Duration::from_secs(30), max_output: 8 << 20, ..Limits::default() }
 }
 
 fn pipeline(runtime: &Runtime, reporters: usize) -> anyhow::Result<Pipeline> {

@@ -42,6 +42,23 @@ impl Generator for Hostile {
             "panic" => panic!("hostile generator panicked on purpose"),
             "error" => Err(Error::new("hostile generator returned an error on purpose")),
             "big-output" => Ok(Some(Report::new(vec![b'x'; 8 << 20], "text/plain"))),
+            "many-headers" => Ok(Some((0..100).fold(Report::text("x"), |r, i| r.header(&format!("X-Many-{i}"), "1")))),
+            "big-headers" => Ok(Some(Report::text("x").header("X-Big", &"h".repeat(20 << 10)))),
+            // A body under max_output whose headers push the report over it.
+            "big-report" => {
+                let body = vec![b'x'; (1 << 20) - 4096];
+                Ok(Some(
+                    (0..8).fold(Report::new(body, "text/plain"), |r, i| {
+                        r.header(&format!("X-Pad-{i}"), &"p".repeat(1000))
+                    }),
+                ))
+            }
+            "empty-log-spam" => {
+                for _ in 0..1_000_000 {
+                    log(Level::Info, "");
+                }
+                Ok(Some(Report::text("logged nothing, often")))
+            }
             "log-spam" => {
                 for i in 0..100_000 {
                     log(Level::Info, &format!("spam line {i} {}", "y".repeat(100)));

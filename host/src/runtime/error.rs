@@ -46,8 +46,12 @@ pub enum Cause {
     Trap { message: String },
     #[error("exited the process with status {code}")]
     Exit { code: i32 },
-    #[error("returned a {size}-byte body, over the {limit}-byte limit")]
+    #[error("returned a {size}-byte report (body, content type, headers and path), over the {limit}-byte max_output")]
     OutputTooLarge { size: u64, limit: u64 },
+    #[error("returned {count} headers, over the limit of {limit} (max_headers)")]
+    TooManyHeaders { count: usize, limit: usize },
+    #[error("returned {size} bytes of headers, over the {limit}-byte max_header_bytes")]
+    HeadersTooLarge { size: u64, limit: u64 },
     #[error("returned an error: {message}")]
     Guest { message: String },
     #[error("could not be instantiated: {message}")]
@@ -62,7 +66,8 @@ pub(crate) fn classify(err: &wasmtime::Error, stderr: &str, limits: &super::Limi
         return Cause::Exit { code: exit.0 };
     }
     let text = format!("{err:#}");
-    if text.contains("forcing trap when growing memory") || stderr.contains("memory allocation of") {
+    let over_memory = err.chain().any(|e| matches!(e.downcast_ref(), Some(super::sandbox::OverBudget::Memory { .. })));
+    if over_memory || stderr.contains("memory allocation of") {
         return Cause::Memory { limit: limits.memory };
     }
     if let Some(message) = panic_message(stderr) {

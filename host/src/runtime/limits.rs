@@ -15,9 +15,15 @@ pub struct Limits {
     /// interruption (granularity: [`super::EPOCH_TICK`]).
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
-    /// Largest report body accepted.
+    /// Largest report accepted: body, content type, headers and path
+    /// together (all of it is stored in the outbox).
     #[serde(deserialize_with = "de::size")]
     pub max_output: u64,
+    /// Most headers one report may carry.
+    pub max_headers: usize,
+    /// Most bytes of header names and values together in one report.
+    #[serde(deserialize_with = "de::size")]
+    pub max_header_bytes: u64,
     /// Log volume kept per event (host `log` calls plus stdout/stderr);
     /// the excess is dropped and counted.
     #[serde(deserialize_with = "de::size")]
@@ -26,7 +32,14 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory: 64 << 20, timeout: Duration::from_secs(2), max_output: 1 << 20, max_log: 64 << 10 }
+        Limits {
+            memory: 64 << 20,
+            timeout: Duration::from_secs(2),
+            max_output: 1 << 20,
+            max_headers: 64,
+            max_header_bytes: 16 << 10,
+            max_log: 64 << 10,
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! failure into a [`GenerateError`] naming the generator.
 
 pub mod cache;
+pub mod capture;
 pub mod error;
 pub mod limits;
 pub mod sandbox;
@@ -83,6 +84,11 @@ impl Runtime {
         if options.pooling {
             let mut pool = PoolingAllocationConfig::default();
             pool.max_memory_size(usize::try_from(options.max_memory).unwrap_or(usize::MAX));
+            // Per component, checked when it is loaded: one component cannot
+            // take the pool's slots from every other generator.
+            pool.max_core_instances_per_component(sandbox::MAX_CORE_INSTANCES as u32);
+            pool.max_memories_per_component(sandbox::MAX_MEMORIES as u32);
+            pool.max_tables_per_component(sandbox::MAX_TABLES as u32);
             // Where the kernel can tell which pages an instance dirtied
             // (PAGEMAP_SCAN, Linux >= 6.7), keep slots' pages resident and
             // reset only those: no page faults and no madvise per event
@@ -313,6 +319,9 @@ impl Generator {
         if state.dropped_log_lines() > 0 {
             tracing::warn!(generator = %self.name, dropped = state.dropped_log_lines(), "log budget exhausted; lines dropped");
         }
+        if state.dropped_output() > 0 {
+            tracing::warn!(generator = %self.name, dropped_bytes = state.dropped_output(), "stdout/stderr over the log budget; the rest was dropped");
+        }
     }
 
     fn describe(&self) -> Result<Info, GenerateError> {
@@ -355,11 +364,20 @@ impl Generator {
             Err(e) => Err(fail(Cause::Guest { message: error::truncate(&e.message, 2000) })),
             Ok(None) => Ok(None),
             Ok(Some(r)) => {
-                if r.body.len() as u64 > self.limits.max_output {
-                    return Err(fail(Cause::OutputTooLarge {
-                        size: r.body.len() as u64,
-                        limit: self.limits.max_output,
-                    }));
+                let limits = &self.limits;
+                if r.headers.len() > limits.max_headers {
+                    return Err(fail(Cause::TooManyHeaders { count: r.headers.len(), limit: limits.max_headers }));
+                }
+                let header_bytes: u64 = r.headers.iter().map(|(n, v)| (n.len() + v.len()) as u64).sum();
+                if header_bytes > limits.max_header_bytes {
+                    return Err(fail(Cause::HeadersTooLarge { size: header_bytes, limit: limits.max_header_bytes }));
+                }
+                let size = r.body.len() as u64
+                    + r.content_type.len() as u64
+                    + r.path.as_ref().map_or(0, |p| p.len() as u64)
+                    + header_bytes;
+                if size > limits.max_output {
+                    return Err(fail(Cause::OutputTooLarge { size, limit: limits.max_output }));
                 }
                 Ok(Some(Report { body: r.body, content_type: r.content_type, headers: r.headers, path: r.path }))
             }

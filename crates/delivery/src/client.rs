@@ -170,16 +170,14 @@ pub(crate) async fn attempt(
     let mut resp = match sent {
         Ok(resp) => resp,
         Err(e) => {
-            let error = r.redact(&error_chain(&e));
+            // reqwest's text names the URL, which may be a credential.
+            let builder = e.is_builder();
+            let error = r.redact(&error_chain(&e.without_url()));
             if t.debug {
                 tracing::info!(target: "wasmpush_delivery::debug", reporter = name, id = %meta.id,
                     attempt = attempt_no, "response: none after {:?}: {error}", started.elapsed());
             }
-            return if e.is_builder() {
-                Attempt::Permanent { error }
-            } else {
-                Attempt::Retry { error, retry_after: None }
-            };
+            return if builder { Attempt::Permanent { error } } else { Attempt::Retry { error, retry_after: None } };
         }
     };
     let status = resp.status();

@@ -52,8 +52,18 @@ impl ConfigError {
 pub struct TargetConfig {
     /// Where reports are POSTed (`serverUrl`). `http` or `https`; a trailing
     /// `/` is removed (Buildbot aborts on it); a query string is kept; a
-    /// report's relative `path` is appended under it.
-    pub server_url: String,
+    /// report's relative `path` is appended under it. A URL that is itself
+    /// a credential (Slack, Discord, Teams and Google Chat webhooks) belongs
+    /// in `server_url_env` or `server_url_file` instead: then its path and
+    /// query are redacted wherever the host logs or stores text.
+    #[serde(default)]
+    pub server_url: Option<String>,
+    /// Env var holding `server_url` (a secret URL).
+    #[serde(default)]
+    pub server_url_env: Option<String>,
+    /// File holding `server_url` (a secret URL).
+    #[serde(default)]
+    pub server_url_file: Option<PathBuf>,
     /// Basic or bearer authentication; secrets from env or file.
     #[serde(default)]
     pub auth: Option<AuthConfig>,
@@ -240,6 +250,24 @@ fn default_concurrency() -> usize {
 
 /// Header names that look like they carry credentials: a literal value for
 /// one of them makes [`TargetConfig::warnings`] complain.
+/// Webhook URLs whose path or query is the credential: Slack, Discord,
+/// Microsoft Teams / Power Automate, Google Chat, Mattermost, or any URL
+/// with a secret-looking query key.
+fn secret_url_looking(url: &str) -> bool {
+    let u = url.to_ascii_lowercase();
+    let hosts = [
+        "hooks.slack.com/",
+        "discord.com/api/webhooks/",
+        "discordapp.com/api/webhooks/",
+        ".webhook.office.com/",
+        "logic.azure.com",
+        "chat.googleapis.com/",
+        "/hooks/",
+    ];
+    hosts.iter().any(|h| u.contains(h))
+        || reqwest::Url::parse(url).is_ok_and(|p| p.query_pairs().any(|(k, _)| secret_looking(&k) || k == "sig"))
+}
+
 fn secret_looking(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     ["auth", "token", "secret", "key", "password", "cookie", "signature"].iter().any(|w| n.contains(w))
@@ -250,7 +278,9 @@ impl TargetConfig {
     /// host's tests and for code that builds targets programmatically).
     pub fn new(server_url: impl Into<String>) -> Self {
         TargetConfig {
-            server_url: server_url.into(),
+            server_url: Some(server_url.into()),
+            server_url_env: None,
+            server_url_file: None,
             auth: None,
             headers: BTreeMap::new(),
             verify: true,
@@ -279,7 +309,8 @@ impl TargetConfig {
         if let Some(k) = self.unknown.keys().next() {
             return Err(ConfigError::field(k, "unknown reporter option".to_owned()));
         }
-        crate::resolve::parse_server_url(&self.server_url)?;
+        let url = self.server_url_secret()?;
+        crate::resolve::parse_server_url(url.expose())?;
         for name in self.headers.keys() {
             crate::resolve::check_config_header_name(name, self.auth.is_some())?;
         }
@@ -318,11 +349,47 @@ impl TargetConfig {
         Ok(())
     }
 
+    /// `server_url`, `server_url_env` or `server_url_file`, read (exactly
+    /// one must be given).
+    pub(crate) fn server_url_secret(&self) -> Result<crate::secrets::Secret, ConfigError> {
+        crate::secrets::read_secret(
+            "server_url",
+            self.server_url.as_deref(),
+            self.server_url_env.as_deref(),
+            self.server_url_file.as_deref(),
+        )?
+        .ok_or_else(|| {
+            ConfigError::field(
+                "server_url",
+                "missing: give `server_url`, `server_url_env` or `server_url_file`".to_owned(),
+            )
+        })
+    }
+
+    /// Where reports go, for display: the URL when it is written in the
+    /// config, else where it is read from (a secret URL is never shown).
+    pub fn server_url_for_display(&self) -> String {
+        match (&self.server_url, &self.server_url_env, &self.server_url_file) {
+            (Some(url), _, _) => url.clone(),
+            (None, Some(env), _) => format!("(URL from env {env})"),
+            (None, None, Some(file)) => format!("(URL from file {})", file.display()),
+            (None, None, None) => "(no URL)".to_owned(),
+        }
+    }
+
     /// Non-fatal remarks for `wasmpush check`: literal secrets in the config,
     /// `verify = false`, a secret-looking header given literally, plain
     /// `http://` with credentials.
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
+        if let Some(url) = &self.server_url
+            && secret_url_looking(url)
+        {
+            w.push(
+                "`server_url` looks like a webhook URL that is itself a credential; prefer `server_url_env` or `server_url_file` (then it is redacted in logs)"
+                    .to_owned(),
+            );
+        }
         match &self.auth {
             Some(AuthConfig::Basic { password: Some(_), .. }) => {
                 w.push("`auth.password` is written in the config; prefer `password_env` or `password_file`".to_owned())
@@ -349,7 +416,9 @@ impl TargetConfig {
             w.push("`verify = false`: the server certificate is not checked".to_owned());
         }
         let has_creds = self.auth.is_some() || self.headers.values().any(|v| matches!(v, HeaderValueConfig::Secret(_)));
-        if has_creds && self.server_url.trim_start().to_ascii_lowercase().starts_with("http://") {
+        let plain_http =
+            self.server_url.as_deref().is_some_and(|u| u.trim_start().to_ascii_lowercase().starts_with("http://"));
+        if has_creds && plain_http {
             w.push("credentials are sent over plain `http://`".to_owned());
         }
         w
@@ -376,5 +445,23 @@ mod tests {
         let ok: TargetConfig =
             toml::from_str("server_url = \"http://127.0.0.1:1/\"\nretry_schedule = [\"30d\"]").unwrap();
         assert!(ok.validate().is_ok());
+    }
+
+    #[test]
+    fn a_secret_url_comes_from_one_place_and_a_literal_webhook_url_warns() {
+        let both: TargetConfig =
+            toml::from_str("server_url = \"http://127.0.0.1:1/\"\nserver_url_env = \"HOOK_URL\"").unwrap();
+        let err = both.validate().unwrap_err();
+        assert!(err.to_string().contains("give only one of `server_url`, `server_url_env`"), "{err}");
+        let none: TargetConfig = toml::from_str("timeout = \"5s\"").unwrap();
+        assert!(none.validate().unwrap_err().to_string().contains("server_url"));
+        let slack = TargetConfig::new("https://hooks.slack.com/services/T000/B000/XXXXXXXX");
+        assert!(slack.warnings().iter().any(|w| w.contains("server_url_file")), "{:?}", slack.warnings());
+        let keyed = TargetConfig::new("https://chat.example/api?key=abc");
+        assert!(keyed.warnings().iter().any(|w| w.contains("server_url_env")));
+        assert!(TargetConfig::new("https://ci.example/hooks-dashboard").warnings().is_empty());
+        let from_env: TargetConfig = toml::from_str("server_url_env = \"WASMPUSH_TEST_UNSET_URL\"").unwrap();
+        assert_eq!(from_env.server_url_for_display(), "(URL from env WASMPUSH_TEST_UNSET_URL)");
+        assert!(from_env.validate().unwrap_err().to_string().contains("server_url_env"));
     }
 }

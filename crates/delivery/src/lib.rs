@@ -44,7 +44,7 @@
 //! [`webhook`]). Redirects are not followed (a 3xx is a permanent failure).
 //!
 //! # Reporter options (TOML keys, see [`TargetConfig`])
-//! `server_url`, `auth` (`{type="basic", user, password_env|password_file|password}` or
+//! `server_url` (or `server_url_env` / `server_url_file` for a URL that is a secret), `auth` (`{type="basic", user, password_env|password_file|password}` or
 //! `{type="bearer", token_env|token_file|token}`), `headers` (`Name = "literal"` or
 //! `Name = { value_env|value_file, prefix, suffix }`), `verify`, `ca_file`, `cert`, `key`,
 //! `debug`, `debug_body_limit`, `skip_encoding` (accepted; bodies are always sent as

@@ -84,8 +84,19 @@ fn read_file(field: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
 
 pub(crate) fn resolve(cfg: &TargetConfig) -> Result<ResolvedTarget, ConfigError> {
     cfg.validate()?;
-    let base_url = parse_server_url(&cfg.server_url)?;
+    let url = cfg.server_url_secret()?;
+    let base_url = parse_server_url(url.expose())?;
     let mut secrets: Vec<String> = Vec::new();
+    if cfg.server_url.is_none() {
+        // A secret URL: its path and query are the credential. Every request
+        // URL starts with the base path and query, so they hide it too.
+        secrets.push(url.expose().to_owned());
+        secrets.push(base_url.as_str().to_owned());
+        if base_url.path() != "/" {
+            secrets.push(base_url.path().to_owned());
+        }
+        secrets.extend(base_url.query().map(str::to_owned));
+    }
 
     let authorization = match &cfg.auth {
         None => None,

@@ -29,6 +29,8 @@ const PASSWORD: &str = "pw-Zq7!xK9#secret";
 const TOKEN: &str = "tok-Hn4vR8uLw2";
 const HEADER_SECRET: &str = "hdr-Yc3pQ6mB1s";
 const SIGNING: &str = "sig-Lk8dF5tGh0";
+/// A webhook URL's secret path part (Slack-style), given by file.
+const URL_SECRET: &str = "urlsecret-Wd2Nc7Vb4";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_in_any_log_line_even_with_debug() {
@@ -83,12 +85,39 @@ async fn no_secret_in_any_log_line_even_with_debug() {
     down.max_attempts = Some(2);
     down.auth = Some(AuthConfig::Bearer { token: None, token_env: None, token_file: Some(file("t", TOKEN)) });
 
-    let d =
-        Delivery::open(&dir.path().join("o.redb"), vec![("basic".into(), basic), ("down".into(), down)]).await.unwrap();
+    // Webhook URLs that are themselves the credential, from a file: one up,
+    // one down (reqwest's connection errors name the URL).
+    let mut webhook = fast_target("http://unused.invalid/");
+    webhook.server_url = None;
+    webhook.server_url_file =
+        Some(file("url", &format!("{}/services/T0/B0/{URL_SECRET}?sig={URL_SECRET}q\n", srv.url)));
+    webhook.debug = true;
+    let mut webhook_down = fast_target("http://unused.invalid/");
+    webhook_down.server_url = None;
+    webhook_down.server_url_file = Some(file("url-down", &format!("{}/services/{URL_SECRET}d", closed_port_url())));
+    webhook_down.max_attempts = Some(2);
+
+    let d = Delivery::open(
+        &dir.path().join("o.redb"),
+        vec![
+            ("basic".into(), basic),
+            ("down".into(), down),
+            ("webhook".into(), webhook),
+            ("webhook-down".into(), webhook_down),
+        ],
+    )
+    .await
+    .unwrap();
     // Even a body that contains a secret is redacted in the debug output.
     d.enqueue(report("basic", "msg-1", "k", &format!(r#"{{"leak": "{PASSWORD}", "t": "{TOKEN}"}}"#))).unwrap();
     d.enqueue(report("down", "msg-2", "k", r#"{"x": 1}"#)).unwrap();
-    srv.wait_for(2, Duration::from_secs(10)).await;
+    d.enqueue(report("webhook", "msg-3", "k", r#"{"x": 3}"#)).unwrap();
+    d.enqueue(report("webhook-down", "msg-4", "k", r#"{"x": 4}"#)).unwrap();
+    let seen = srv.wait_for(3, Duration::from_secs(10)).await;
+    assert!(
+        seen.iter().any(|r| r.path.contains(&format!("/services/T0/B0/{URL_SECRET}"))),
+        "the secret URL from the file is where the report goes"
+    );
     assert!(d.wait_idle(Duration::from_secs(10)).await);
     let entries = d.entries().unwrap();
     d.shutdown().await;
@@ -108,14 +137,15 @@ async fn no_secret_in_any_log_line_even_with_debug() {
         SIGNING.to_owned(),
         b64(&format!("u:{PASSWORD}")),
         b64(TOKEN),
+        URL_SECRET.to_owned(),
     ];
     for (n, line) in logs.lines().enumerate() {
         for s in &forbidden {
             assert!(!line.contains(s.as_str()), "secret leaked on log line {n}: {line}");
         }
     }
-    assert_eq!(entries.len(), 1, "the down target's report is dead, the other delivered");
-    let stored = format!("{:?}", entries[0]);
+    assert_eq!(entries.len(), 2, "the down targets' reports are dead, the others delivered");
+    let stored = format!("{entries:?}");
     assert!(stored.contains("Dead"));
     for s in &forbidden {
         assert!(!stored.contains(s.as_str()), "secret in stored error: {stored}");

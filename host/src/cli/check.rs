@@ -25,7 +25,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let fetched = tokio::runtime::Runtime::new()?.block_on(fetcher.fetch_all(&config))?;
     let pipeline = Pipeline::build(&config, &runtime, &fetched)?;
     for (reporter, (_, target)) in pipeline.reporters.iter().zip(&targets) {
-        println!("reporter {} -> {}", reporter.name, target.server_url);
+        println!("reporter {} -> {}", reporter.name, target.server_url_for_display());
         for w in target.warnings() {
             println!("  warning: {w}");
         }

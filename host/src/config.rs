@@ -155,10 +155,8 @@ impl Config {
     /// Parses config text; `path` is for messages, `base_dir` resolves
     /// relative paths.
     pub fn parse(text: &str, path: &Path, base_dir: &Path) -> Result<Config, ConfigError> {
-        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string().trim_end().replace('\n', " "),
-        })?;
+        let mut config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: parse_error(text, &e) })?;
         config.base_dir = base_dir.to_path_buf();
         config.path = path.to_path_buf();
         let mut names = std::collections::HashSet::new();
@@ -250,4 +248,57 @@ pub fn default_cache_dir() -> PathBuf {
         return PathBuf::from(h).join(".cache").join("wasmpush");
     }
     std::env::temp_dir().join("wasmpush-cache")
+}
+
+/// A TOML error as one line: position and message, without the excerpt of
+/// the offending line that toml prints (a literal secret on that line would
+/// be repeated in the log). On a secret-bearing key, quoted values in the
+/// message (`invalid type: string "..."`) are hidden too.
+fn parse_error(text: &str, e: &toml::de::Error) -> String {
+    let mut message = e.message().trim().replace('\n', " ");
+    let Some(span) = e.span() else { return message };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let key = text.lines().nth(line - 1).unwrap_or_default().split('=').next().unwrap_or_default();
+    let key = key.trim().to_ascii_lowercase();
+    let secret = ["password", "token", "secret", "server_url", "key", "value", "auth", "cookie"];
+    if secret.iter().any(|w| key.contains(w)) {
+        message = hide_quoted(&message);
+    }
+    format!("line {line}, column {column}: {message}")
+}
+
+/// `a "b" c` → `a "***" c`.
+fn hide_quoted(s: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in s.split('"').enumerate() {
+        if i > 0 {
+            out.push('"');
+        }
+        out.push_str(if i % 2 == 1 { "***" } else { part });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parse_error_names_the_place_but_never_repeats_a_secret() {
+        let path = Path::new("wasmpush.toml");
+        for text in [
+            "[[reporter]]\nname = \"r\"\nserver_url = \"https://hooks.slack.com/services/T/B/s3cr3t-url\n",
+            "[[reporter]]\nname = \"r\"\nauth = { type = \"bearer\", token = \"s3cr3t-tok\" ",
+            "[[reporter]]\nname = \"r\"\nsigning_secret = \"s3cr3t\" x\n",
+        ] {
+            let err = Config::parse(text, path, Path::new(".")).unwrap_err().to_string();
+            assert!(!err.contains("s3cr3t"), "{err}");
+            assert!(err.starts_with("config wasmpush.toml: line "), "{err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+        let err = Config::parse("[runtime]\nworkers = \"many\"\n", path, Path::new(".")).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("\"many\""), "a plain value is still shown: {err}");
+    }
 }

@@ -260,13 +260,18 @@ fn parse_error(text: &str, e: &toml::de::Error) -> String {
     let before = &text[..span.start.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    let key = text.lines().nth(line - 1).unwrap_or_default().split('=').next().unwrap_or_default();
-    let key = key.trim().to_ascii_lowercase();
+    let key = text.lines().nth(line - 1).unwrap_or_default().split('=').next().unwrap_or_default().trim();
+    let lower = key.to_ascii_lowercase();
     let secret = ["password", "token", "secret", "server_url", "key", "value", "auth", "cookie"];
-    if secret.iter().any(|w| key.contains(w)) {
+    if secret.iter().any(|w| lower.contains(w)) {
         message = hide_quoted(&message);
     }
-    format!("line {line}, column {column}: {message}")
+    let bare = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    if !key.is_empty() && key.len() <= 64 && key.chars().all(bare) {
+        format!("line {line}, column {column}, `{key}`: {message}")
+    } else {
+        format!("line {line}, column {column}: {message}")
+    }
 }
 
 /// `a "b" c` → `a "***" c`.

@@ -276,6 +276,28 @@ fn check_warns_about_literal_secrets() {
     );
     assert!(stdout.contains("warning:") && stdout.contains("auth"), "{stdout}");
     assert!(!stdout.contains("hunter2-literal"), "the secret itself is never printed: {stdout}");
+
+    // An open, clear-text relay on all interfaces and a secret webhook URL.
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[source]]\ntype = \"relay\"\nlisten = \"0.0.0.0:0\"\nauth = {{ type = \"none\" }}\n\
+             [[reporter]]\nname = \"chat\"\nserver_url_env = \"CHAT_HOOK_URL\"\n[[reporter.generator]]\nwasm = {:?}\n",
+            common::generator("buildbot-json").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmpush"))
+        .args(["check", cfg.to_str().unwrap()])
+        .env("CHAT_HOOK_URL", "https://hooks.slack.com/services/T0/B0/hook-s3cr3t")
+        .env("XDG_CACHE_HOME", dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("anyone who can reach it") && stdout.contains("plain HTTP"), "{stdout}");
+    assert!(stdout.contains("reporter chat -> (URL from env CHAT_HOOK_URL)"), "{stdout}");
+    assert!(!stdout.contains("hook-s3cr3t"), "a secret URL is never printed: {stdout}");
 }
 
 #[test]

@@ -264,3 +264,53 @@ async fn slow_clients_cannot_exhaust_the_relay() {
         s.abort();
     }
 }
+
+/// `tls = { cert, key }`: Buildbot's POST over HTTPS with Basic auth is
+/// accepted; the same port refuses clear text; a key that does not match
+/// the certificate is a start error naming `tls.key`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_serves_https_with_its_own_certificate() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert, key) = (dir.path().join("relay.pem"), dir.path().join("relay.key"));
+    std::fs::write(&cert, ca.cert.pem()).unwrap();
+    std::fs::write(&key, ca.signing_key.serialize_pem()).unwrap();
+    let cfg: RelayConfig = serde_json::from_value(serde_json::json!({
+        "listen": "127.0.0.1:0", "auth": {"type": "basic", "user": "bb", "password": "pw"},
+        "tls": {"cert": cert, "key": key},
+    }))
+    .unwrap();
+    assert!(cfg.warnings().is_empty(), "loopback: nothing to warn about");
+    let server = RelayServer::bind(&cfg).await.unwrap();
+    let port = server.local_addr().port();
+    let (tx, mut rx) = wasmpush_sources::acknowledge_all(16);
+    let task = tokio::spawn(async move { server.serve(tx).await.unwrap() });
+
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.cert.pem().as_bytes()).unwrap())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let body = captured_bodies().remove(0).1;
+    let url = format!("https://localhost:{port}/buildbot");
+    let (status, text) = post(&trusting, &url, Some("application/json"), Some(("bb", "pw")), body.clone()).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(rx.recv().await.is_some(), "the HTTPS POST became an event");
+
+    // Clear text on the TLS port gets no HTTP answer.
+    let plain = client().post(format!("http://127.0.0.1:{port}/buildbot")).body(body).send().await;
+    assert!(plain.is_err(), "clear text must not be served: {plain:?}");
+
+    // A key from another certificate is refused at start, naming the field.
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(&key, other.signing_key.serialize_pem()).unwrap();
+    let err = RelayServer::bind(&cfg).await.err().expect("a mismatched key is refused").to_string();
+    assert!(err.starts_with("relay: tls.key:"), "{err}");
+    task.abort();
+
+    let open: RelayConfig =
+        serde_json::from_value(serde_json::json!({"listen": "0.0.0.0:0", "auth": {"type": "none"}})).unwrap();
+    let w = open.warnings().join("\n");
+    assert!(w.contains("anyone who can reach it") && w.contains("plain HTTP"), "{w}");
+}

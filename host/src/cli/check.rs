@@ -15,7 +15,14 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config)?;
     let targets = wasmpush::service::targets(&config)?;
-    wasmpush::service::sources(&config)?;
+    for source in wasmpush::service::sources(&config)? {
+        if let wasmpush::service::SourceSpec::Relay(relay) = source {
+            println!("source relay on {}{}", relay.listen, if relay.tls.is_some() { " (https)" } else { "" });
+            for w in relay.warnings() {
+                println!("  warning: {w}");
+            }
+        }
+    }
     let runtime = Runtime::new(&RuntimeOptions {
         cache_dir: config.cache_dir(),
         pooling: config.runtime.pooling,

@@ -83,6 +83,46 @@ pub struct RelayConfig {
     /// Longest time a client may take to send a body (`"30s"`); then 408.
     #[serde(default = "default_body_timeout", with = "humantime_serde")]
     pub body_timeout: Duration,
+    /// Serve HTTPS: `tls = { cert = "relay.pem", key = "relay.key" }` (PEM
+    /// files; the certificate file may hold the chain). Without it the
+    /// relay speaks plain HTTP, fine on loopback; elsewhere a Basic
+    /// credential would cross the network in clear (`wasmpush check` warns).
+    #[serde(default)]
+    pub tls: Option<RelayTls>,
+}
+
+/// The relay's TLS certificate and key (PEM files).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayTls {
+    /// Certificate chain, leaf first.
+    pub cert: std::path::PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: std::path::PathBuf,
+}
+
+impl RelayConfig {
+    /// Remarks for `wasmpush check`: an open or clear-text relay reachable
+    /// from other machines.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.listen.ip().is_loopback() {
+            return w;
+        }
+        if matches!(self.auth, RelayAuthConfig::None) {
+            w.push(format!(
+                "relay on {} has `auth = {{ type = \"none\" }}`: anyone who can reach it can inject build events",
+                self.listen
+            ));
+        }
+        if self.tls.is_none() {
+            w.push(format!(
+                "relay on {} speaks plain HTTP to other machines: its credential crosses the network in clear; set `tls = {{ cert, key }}`",
+                self.listen
+            ));
+        }
+        w
+    }
 }
 
 fn default_max_connections() -> usize {
@@ -146,6 +186,31 @@ pub enum RelayError {
     HeaderName(String),
     #[error("relay: cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("relay: tls.{field}: {message}")]
+    Tls { field: &'static str, message: String },
+}
+
+/// A rustls server config from the relay's PEM files.
+fn tls_acceptor(tls: &RelayTls) -> Result<tokio_rustls::TlsAcceptor, RelayError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |field, message: String| RelayError::Tls { field, message };
+    let certs = CertificateDer::pem_file_iter(&tls.cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| bad("cert", format!("{}: {e}", tls.cert.display())))?;
+    if certs.is_empty() {
+        return Err(bad("cert", format!("{}: no PEM certificate found", tls.cert.display())));
+    }
+    let key = PrivateKeyDer::from_pem_file(&tls.key).map_err(|e| bad("key", format!("{}: {e}", tls.key.display())))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad("cert", e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| bad("key", format!("does not match the certificate or is unusable: {e}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 enum Auth {
@@ -228,6 +293,7 @@ struct Shared {
 
 /// A bound relay endpoint, not yet serving.
 pub struct RelayServer {
+    tls: Option<tokio_rustls::TlsAcceptor>,
     counters: Arc<RelayCounters>,
     listener: TcpListener,
     auth: Auth,
@@ -242,10 +308,12 @@ impl RelayServer {
     /// Reads the credential and binds the listening socket.
     pub async fn bind(config: &RelayConfig) -> Result<RelayServer, RelayError> {
         let auth = Auth::resolve(&config.auth)?;
+        let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| RelayError::Bind { addr: config.listen, source })?;
         Ok(RelayServer {
+            tls,
             counters: Arc::default(),
             listener,
             auth,
@@ -308,10 +376,20 @@ impl RelayServer {
             };
             let service =
                 hyper_util::service::TowerToHyperService::new(app.clone().layer(axum::Extension(ConnectInfo(peer))));
-            let connection = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let (http, tls, handshake_timeout) = (http.clone(), self.tls.clone(), self.header_timeout);
             tokio::spawn(async move {
                 let _slot = slot;
-                if let Err(e) = connection.await {
+                let ended = match tls {
+                    None => http.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await,
+                    // The handshake counts against the header timeout: a
+                    // client that stalls in it is cut like a slow one.
+                    Some(tls) => match tokio::time::timeout(handshake_timeout, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => http.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await,
+                        Ok(Err(e)) => return tracing::debug!(%peer, "relay: TLS handshake failed: {e}"),
+                        Err(_) => return tracing::debug!(%peer, "relay: TLS handshake timed out"),
+                    },
+                };
+                if let Err(e) = ended {
                     tracing::debug!(%peer, "relay: connection ended: {e}");
                 }
             });

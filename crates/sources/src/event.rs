@@ -61,12 +61,39 @@ impl FromStr for EventKind {
 pub struct SourceEvent {
     pub kind: EventKind,
     pub payload: Value,
+    /// The master's configured name (`instance` of the source), when set:
+    /// it names the master in [`SourceEvent::event_id`] instead of the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 impl SourceEvent {
     /// An event of `kind` carrying `payload`.
     pub fn new(kind: EventKind, payload: Value) -> Self {
-        SourceEvent { kind, payload }
+        SourceEvent { kind, payload, instance: None }
+    }
+
+    /// The same event, from the master named `instance` (if any).
+    pub fn with_instance(mut self, instance: Option<String>) -> Self {
+        self.instance = instance;
+        self
+    }
+
+    /// Which master the event comes from: the configured `instance`, else
+    /// the master's `buildbotURL` as found in the build's `url`
+    /// (`http://ci.example:8010/#/builders/4/builds/3` →
+    /// `http://ci.example:8010`), else `None` (a payload without a URL).
+    pub fn master(&self) -> Option<String> {
+        if let Some(name) = &self.instance {
+            return Some(name.clone());
+        }
+        let build = match self.kind {
+            EventKind::BuildsetComplete => self.payload.get("builds")?.as_array()?.first()?,
+            _ => &self.payload,
+        };
+        let url = build.get("url")?.as_str()?;
+        let base = url.split('#').next()?.trim_end_matches('/');
+        (base.starts_with("http://") || base.starts_with("https://")).then(|| base.to_string())
     }
 
     /// The build object for build events, `None` for buildset events.
@@ -105,12 +132,48 @@ impl SourceEvent {
     }
 
     /// A name for this event that is the same every time the same Buildbot
-    /// event is seen (`build-finished:12`, `buildset-complete:4`): used to
-    /// derive stable report ids and to skip events already handled.
+    /// event is seen, from whichever source (relay, master, replay):
+    /// `build-finished:12@http://ci.example:8010`, `buildset-complete:4@prod`
+    /// (see [`SourceEvent::master`]; without a master, just
+    /// `build-finished:12`). Report ids (`webhook-id`) derive from it, so
+    /// two masters, or one whose database was reset under a new name, never
+    /// share an id and never have a report dropped as a duplicate.
     pub fn event_id(&self) -> String {
-        match self.kind {
+        let id = match self.kind {
             EventKind::BuildsetComplete => format!("{}:{}", self.kind, self.bsid().unwrap_or(-1)),
             _ => format!("{}:{}", self.kind, self.int(self.build(), "buildid").unwrap_or(-1)),
+        };
+        match self.master() {
+            Some(master) => format!("{id}@{master}"),
+            None => id,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn event_ids_name_the_master() {
+        let build = |url: &str| json!({"buildid": 12, "buildrequestid": 3, "url": url});
+        let a = SourceEvent::new(EventKind::BuildFinished, build("http://ci-a.example:8010/#/builders/4/builds/3"));
+        let b = SourceEvent::new(EventKind::BuildFinished, build("https://ci-b.example/bb/#/builders/4/builds/3"));
+        assert_eq!(a.event_id(), "build-finished:12@http://ci-a.example:8010");
+        assert_eq!(b.event_id(), "build-finished:12@https://ci-b.example/bb");
+        let named = b.clone().with_instance(Some("prod".into()));
+        assert_eq!(named.event_id(), "build-finished:12@prod");
+        let bare = SourceEvent::new(EventKind::BuildNew, json!({"buildid": 12, "url": "not a url"}));
+        assert_eq!(bare.event_id(), "build-new:12");
+        let buildset = SourceEvent::new(
+            EventKind::BuildsetComplete,
+            json!({"buildset": {"bsid": 4}, "builds": [build("http://ci-a.example:8010/#/x")]}),
+        );
+        assert_eq!(buildset.event_id(), "buildset-complete:4@http://ci-a.example:8010");
+        // The instance survives the inbox (JSON) round trip; absent, it is not written.
+        let back: SourceEvent = serde_json::from_str(&serde_json::to_string(&named).unwrap()).unwrap();
+        assert_eq!(back.event_id(), named.event_id());
+        assert!(!serde_json::to_string(&a).unwrap().contains("instance"));
     }
 }

@@ -106,6 +106,10 @@ pub struct BuildbotConfig {
     /// (`"10m"`, the default). Re-checked at every ping.
     #[serde(default = "default_gap_window", with = "humantime_serde")]
     pub gap_window: Duration,
+    /// A name for this master, used in report ids instead of its
+    /// `buildbotURL` (see `SourceEvent::event_id`).
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 fn default_gap_window() -> Duration {

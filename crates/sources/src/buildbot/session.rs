@@ -445,7 +445,12 @@ impl Source {
             if let Some(payload) = payload {
                 // The cursor moves past this event only once the host has
                 // committed it: a crash before that reports it again.
-                match crate::submit::submit(&self.tx, SourceEvent::new(kind, payload)).await {
+                match crate::submit::submit(
+                    &self.tx,
+                    SourceEvent::new(kind, payload).with_instance(self.cfg.instance.clone()),
+                )
+                .await
+                {
                     Ok(()) => {}
                     Err(crate::submit::SubmitError::Closed) => return Err(End::Stopped),
                     Err(e @ crate::submit::SubmitError::Refused(_)) => {

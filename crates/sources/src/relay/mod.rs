@@ -89,6 +89,11 @@ pub struct RelayConfig {
     /// credential would cross the network in clear (`wasmpush check` warns).
     #[serde(default)]
     pub tls: Option<RelayTls>,
+    /// A name for the master posting here, used in report ids instead of
+    /// the `buildbotURL` its payloads carry (set it when that URL is not
+    /// unique, or to keep ids when the URL changes).
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 /// The relay's TLS certificate and key (PEM files).
@@ -283,6 +288,7 @@ pub struct RelayCounters {
 }
 
 struct Shared {
+    instance: Option<String>,
     counters: Arc<RelayCounters>,
     auth: Auth,
     max_body: u64,
@@ -293,6 +299,7 @@ struct Shared {
 
 /// A bound relay endpoint, not yet serving.
 pub struct RelayServer {
+    instance: Option<String>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     counters: Arc<RelayCounters>,
     listener: TcpListener,
@@ -313,6 +320,7 @@ impl RelayServer {
             .await
             .map_err(|source| RelayError::Bind { addr: config.listen, source })?;
         Ok(RelayServer {
+            instance: config.instance.clone(),
             tls,
             counters: Arc::default(),
             listener,
@@ -345,6 +353,7 @@ impl RelayServer {
         let addr = self.local_addr();
         let closed = tx.clone();
         let shared = Arc::new(Shared {
+            instance: self.instance,
             counters: self.counters,
             auth: self.auth,
             max_body: self.max_body,
@@ -461,7 +470,7 @@ async fn accept(s: &Shared, method: Method, uri: &Uri, headers: &HeaderMap, body
             })?;
     let event_header = headers.get(parse::EVENT_HEADER).map(|v| v.to_str().unwrap_or("(not text)"));
     let forced = parse::kind_override(uri.path(), event_header)?;
-    let event = parse::parse_body(&bytes, forced)?;
+    let event = parse::parse_body(&bytes, forced)?.with_instance(s.instance.clone());
     let id = event.event_id();
     // Held (bounded by `enqueue_timeout`) until the event is committed:
     // Buildbot drops a report on any non-2xx, so waiting beats refusing.

@@ -375,6 +375,76 @@ fn hostile_reports_are_refused_and_nothing_is_sent() {
     assert!(refusals.iter().any(|l| l.contains("Authorization")), "{refusals:?}");
 }
 
+/// The hostile-generator suite through the real binary: every misbehaviour
+/// is contained with an error naming the generator and the limit, and a
+/// well-behaved generator in the same run still delivers. (A component
+/// that cannot even load, such as `wat-many-memories`, stops the start
+/// instead: `host/tests/runtime.rs`.)
+#[test]
+fn every_hostile_generator_is_contained_while_a_good_one_delivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    let (payload, _) = payload_file(dir.path(), "082.json");
+    let failing = [
+        ("loop", "ran out of time (limit 300ms)"),
+        ("alloc", "exceeded its memory limit of 33554432 bytes"),
+        ("recurse", "recursion"),
+        ("panic", "panicked: hostile generator panicked on purpose"),
+        ("exit", "exited the process with status"),
+        ("big-output", "over the 1048576-byte max_output"),
+        ("big-report", "over the 1048576-byte max_output"),
+        ("many-headers", "returned 100 headers, over the limit of 64 (max_headers)"),
+        ("big-headers", "over the 16384-byte max_header_bytes"),
+    ];
+    // Chatty, but correct: their reports are delivered.
+    let chatty = ["stdout-spam", "empty-log-spam", "log-spam"];
+    let mut cfg = format!(
+        "[[source]]\ntype = \"replay\"\npath = {:?}\n[runtime.limits]\nmemory = \"32MiB\"\ntimeout = \"300ms\"\n",
+        payload.to_str().unwrap()
+    );
+    for mode in failing.iter().map(|(m, _)| *m).chain(chatty) {
+        // Printing 200,000 lines takes longer than the suite's 300 ms.
+        let limits = if chatty.contains(&mode) { "limits = { timeout = \"20s\" }\n" } else { "" };
+        cfg.push_str(&format!(
+            "[[reporter]]\nname = \"{mode}\"\nserver_url = \"{}/{mode}\"\n[[reporter.generator]]\nname = \"hostile-{mode}\"\nwasm = {:?}\nsettings = {{ mode = \"{mode}\" }}\n{limits}",
+            receiver.url(),
+            common::generator("hostile").to_str().unwrap()
+        ));
+    }
+    cfg.push_str(&format!(
+        "[[reporter]]\nname = \"good\"\nserver_url = \"{}/good\"\n[[reporter.generator]]\nwasm = {:?}\n",
+        receiver.url(),
+        common::generator("buildbot-json").to_str().unwrap()
+    ));
+    let file = dir.path().join("wasmpush.toml");
+    std::fs::write(&file, cfg).unwrap();
+    let out = wasmpush(&["run", file.to_str().unwrap(), "--settle", "10s"], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains(&format!("generator-failures {}", failing.len())), "{stdout}\n{stderr}");
+    for (mode, limit) in failing {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(&format!("generator hostile-{mode}: ")))
+            .unwrap_or_else(|| panic!("no error line for {mode}:\n{stderr}"));
+        assert!(line.contains(limit), "{mode}: expected {limit:?} in {line}");
+    }
+    let received: Vec<String> = receiver.received().iter().map(|r| r.path.clone()).collect();
+    for path in ["/good"].into_iter().chain(chatty.map(|m| match m {
+        "stdout-spam" => "/stdout-spam",
+        "empty-log-spam" => "/empty-log-spam",
+        _ => "/log-spam",
+    })) {
+        assert!(received.iter().any(|p| p == path), "{path} not delivered: {received:?}\n{stderr}");
+    }
+    assert_eq!(received.len(), 1 + chatty.len(), "nothing from a failed generator is sent: {received:?}");
+    // 1.3 million lines were attempted; max_log (64 KiB each for log calls,
+    // stdout and stderr) keeps a few thousand.
+    assert!(stderr.lines().count() < 10_000, "guest floods stay bounded: {} lines", stderr.lines().count());
+}
+
 /// The packaged systemd unit passes `systemd-analyze verify`, and `run`
 /// speaks its `Type=notify` protocol: READY=1 once the relay accepts events
 /// (a POST right after it is stored), STOPPING=1 on SIGTERM, clean exit.

@@ -24,8 +24,9 @@ pub struct Limits {
     /// Most bytes of header names and values together in one report.
     #[serde(deserialize_with = "de::size")]
     pub max_header_bytes: u64,
-    /// Log volume kept per event (host `log` calls plus stdout/stderr);
-    /// the excess is dropped and counted.
+    /// Log volume kept per event, for host `log` calls (each line costs at
+    /// least 64 bytes), stdout and stderr each; the excess is dropped and
+    /// counted, never a trap.
     #[serde(deserialize_with = "de::size")]
     pub max_log: u64,
 }

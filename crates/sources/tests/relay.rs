@@ -46,6 +46,7 @@ async fn start(
 }
 
 fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
 }
 
@@ -313,4 +314,52 @@ async fn the_relay_serves_https_with_its_own_certificate() {
         serde_json::from_value(serde_json::json!({"listen": "0.0.0.0:0", "auth": {"type": "none"}})).unwrap();
     let w = open.warnings().join("\n");
     assert!(w.contains("anyone who can reach it") && w.contains("plain HTTP"), "{w}");
+}
+
+/// `body_budget`: bodies held in memory at once are bounded across all
+/// connections. A client that declares a large body and stalls holds its
+/// share: a small POST still fits beside it, a large one is held (not
+/// refused: Buildbot drops a refused report) until the staller is cut with
+/// a 408 at `body_timeout`, then answered 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_in_flight_stay_within_the_memory_budget() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = captured_bodies().into_iter().map(|(_, b)| b).find(|b| b.len() > 3000).expect("a body over 3 KB");
+    let cfg: RelayConfig = serde_json::from_value(serde_json::json!({
+        "listen": "127.0.0.1:0", "auth": {"type": "none"},
+        "body_budget": format!("{}", body.len() + 1024), "body_timeout": "3s",
+    }))
+    .unwrap();
+    let server = RelayServer::bind(&cfg).await.unwrap();
+    let addr = server.local_addr();
+    let (tx, mut rx) = wasmpush_sources::acknowledge_all(16);
+    let task = tokio::spawn(async move { server.serve(tx).await.unwrap() });
+
+    // Declares the large body, sends a little of it, stalls.
+    let mut staller = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /buildbot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    staller.write_all(head.as_bytes()).await.unwrap();
+    staller.write_all(&body.as_bytes()[..100]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let url = format!("http://{addr}/buildbot");
+    let small = post(&client(), &url, Some("application/json"), None, r#"{"buildid": 5}"#).await;
+    assert_eq!(small.0, 200, "a small body fits beside the staller: {}", small.1);
+    assert!(rx.recv().await.is_some());
+    let large = tokio::spawn({
+        let (url, body) = (url.clone(), body.clone());
+        async move { post(&client(), &url, Some("application/json"), None, body).await }
+    });
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(!large.is_finished(), "a large body waits while the staller holds the budget");
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), staller.read_to_string(&mut answer)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "the staller is cut: {answer}");
+    let (status, text) = large.await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert!(rx.recv().await.is_some());
+    task.abort();
 }

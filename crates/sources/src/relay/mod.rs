@@ -83,6 +83,12 @@ pub struct RelayConfig {
     /// Longest time a client may take to send a body (`"30s"`); then 408.
     #[serde(default = "default_body_timeout", with = "humantime_serde")]
     pub body_timeout: Duration,
+    /// Most body bytes held in memory at once across all requests
+    /// (`"64MiB"`, the default). A POST whose declared size does not fit
+    /// waits for room (up to `body_timeout`), then gets a 503: many large
+    /// bodies cannot exhaust memory even below `max_connections`.
+    #[serde(default = "default_body_budget", deserialize_with = "de_size")]
+    pub body_budget: u64,
     /// Serve HTTPS: `tls = { cert = "relay.pem", key = "relay.key" }` (PEM
     /// files; the certificate file may hold the chain). Without it the
     /// relay speaks plain HTTP, fine on loopback; elsewhere a Basic
@@ -138,6 +144,10 @@ fn default_header_timeout() -> Duration {
 }
 fn default_body_timeout() -> Duration {
     Duration::from_secs(30)
+}
+
+fn default_body_budget() -> u64 {
+    64 << 20
 }
 
 fn default_max_body() -> u64 {
@@ -288,6 +298,9 @@ pub struct RelayCounters {
 }
 
 struct Shared {
+    /// `body_budget` in KiB permits.
+    bodies: Arc<tokio::sync::Semaphore>,
+    bodies_capacity: usize,
     instance: Option<String>,
     counters: Arc<RelayCounters>,
     auth: Auth,
@@ -299,6 +312,7 @@ struct Shared {
 
 /// A bound relay endpoint, not yet serving.
 pub struct RelayServer {
+    body_budget: u64,
     instance: Option<String>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     counters: Arc<RelayCounters>,
@@ -320,6 +334,7 @@ impl RelayServer {
             .await
             .map_err(|source| RelayError::Bind { addr: config.listen, source })?;
         Ok(RelayServer {
+            body_budget: config.body_budget,
             instance: config.instance.clone(),
             tls,
             counters: Arc::default(),
@@ -352,7 +367,10 @@ impl RelayServer {
     pub async fn serve(self, tx: EventSender) -> Result<(), RelayError> {
         let addr = self.local_addr();
         let closed = tx.clone();
+        let kib = usize::try_from(self.body_budget.div_ceil(1024)).unwrap_or(usize::MAX);
         let shared = Arc::new(Shared {
+            bodies: Arc::new(tokio::sync::Semaphore::new(kib.clamp(1, tokio::sync::Semaphore::MAX_PERMITS))),
+            bodies_capacity: kib.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
             instance: self.instance,
             counters: self.counters,
             auth: self.auth,
@@ -460,6 +478,16 @@ async fn accept(s: &Shared, method: Method, uri: &Uri, headers: &HeaderMap, body
     {
         return Err(too_big());
     }
+    // Room for the body in the memory budget (the declared size, or the
+    // largest allowed when none is declared), held until the event is
+    // handed over.
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let kib = u32::try_from(declared.unwrap_or(s.max_body).div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+    let kib = kib.min(u32::try_from(s.bodies_capacity).unwrap_or(u32::MAX));
+    let _room = tokio::time::timeout(s.body_timeout, s.bodies.acquire_many(kib))
+        .await
+        .map_err(|_| Rejection::new(503, "too many request bodies in memory (body_budget); retry later"))?
+        .expect("the semaphore is never closed");
     let limit = usize::try_from(s.max_body).unwrap_or(usize::MAX);
     let read = tokio::time::timeout(s.body_timeout, axum::body::to_bytes(body, limit));
     let bytes =

@@ -207,6 +207,9 @@ impl Runtime {
         if info.name.trim().is_empty() {
             return Err(LoadError::BadInfo { path: path.to_path_buf(), reason: "empty name".into() });
         }
+        for (field, text, max) in [("name", &info.name, 128), ("version", &info.version, 64)] {
+            check_label(field, text, max).map_err(|reason| LoadError::BadInfo { path: path.to_path_buf(), reason })?;
+        }
         if name.is_none() {
             generator.name = info.name.clone();
         }
@@ -219,6 +222,30 @@ impl Runtime {
             "loaded generator"
         );
         Ok(generator)
+    }
+}
+
+/// A guest-chosen label (its name or version) ends up in log lines, error
+/// messages and `wasmpush outbox list`: it must be short and printable, so
+/// a plugin cannot forge log lines or drive a terminal with it.
+fn check_label(field: &str, text: &str, max: usize) -> Result<(), String> {
+    if text.len() > max {
+        return Err(format!("{field} is {} bytes long (at most {max})", text.len()));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!("{field} {:?} contains control characters", error::printable(text)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod label_tests {
+    #[test]
+    fn guest_labels_are_short_and_printable() {
+        assert!(super::check_label("name", "buildbot-json", 128).is_ok());
+        let forged = super::check_label("name", "x\n2026-12-03 ERROR fake", 128).unwrap_err();
+        assert!(forged.contains("control characters") && !forged.contains('\n'), "{forged}");
+        assert!(super::check_label("version", &"9".repeat(65), 64).unwrap_err().contains("at most 64"));
     }
 }
 

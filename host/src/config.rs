@@ -53,6 +53,9 @@ pub struct Config {
     pub outbox: OutboxSection,
     #[serde(default)]
     pub plugins: crate::plugins::PluginsSection,
+    /// `[admin]`: metrics and health endpoints (off unless configured).
+    #[serde(default)]
+    pub admin: Option<crate::admin::AdminSection>,
     #[serde(default, rename = "source")]
     pub sources: Vec<toml::Table>,
     #[serde(default, rename = "reporter")]
@@ -159,6 +162,10 @@ impl Config {
             .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: parse_error(text, &e) })?;
         config.base_dir = base_dir.to_path_buf();
         config.path = path.to_path_buf();
+        if let Some(file) = config.admin.as_ref().and_then(|a| a.token_file.clone()) {
+            let resolved = config.resolve(&file);
+            config.admin.as_mut().expect("checked above").token_file = Some(resolved);
+        }
         let mut names = std::collections::HashSet::new();
         for (i, r) in config.reporters.iter().enumerate() {
             if !names.insert(r.name.clone()) {

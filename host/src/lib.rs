@@ -9,6 +9,7 @@
 //! live; [`receiver`] is a recording
 //! HTTP server for the demo and tests.
 
+pub mod admin;
 pub mod config;
 pub mod dispatch;
 pub mod faults;

@@ -47,6 +47,8 @@ pub enum ServiceError {
     WorkerDied(#[from] WorkerDied),
     #[error("the {kind} source stopped: {reason}")]
     SourceStopped { kind: &'static str, reason: String },
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
 }
 
 /// A configured source.
@@ -95,6 +97,7 @@ pub struct Service {
     faults: Faults,
     /// What the relay sources answered (every 503 counted).
     pub relay: Arc<RelayCounters>,
+    admin: Option<crate::admin::AdminSection>,
 }
 
 /// The push options of every reporter, each checked by the delivery crate.
@@ -181,6 +184,9 @@ impl Service {
     pub async fn start_with_faults(config: &Config, faults: Faults) -> Result<Service, ServiceError> {
         let targets = targets(config)?;
         let sources = sources(config)?;
+        if let Some(admin) = &config.admin {
+            admin.token()?;
+        }
         let runtime = Arc::new(Runtime::new(&RuntimeOptions {
             cache_dir: config.cache_dir(),
             pooling: config.runtime.pooling,
@@ -212,6 +218,7 @@ impl Service {
             commit_delay: config.runtime.commit_delay,
             faults,
             relay: Arc::default(),
+            admin: config.admin.clone(),
         })
     }
 
@@ -315,6 +322,21 @@ impl Service {
             let d = dispatcher.clone();
             tokio::task::block_in_place(move || d.route(event, inbox))
         };
+        let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let admin = match &self.admin {
+            Some(section) => {
+                let server = crate::admin::AdminServer::bind(section).await?;
+                tracing::info!(listen = %server.local_addr(), "admin listener: /metrics, /healthz, /readyz");
+                let probes = crate::admin::Probes {
+                    dispatch: dispatcher.stats(),
+                    delivery: self.delivery.clone(),
+                    relay: self.relay.clone(),
+                    ready: ready.clone(),
+                };
+                Some(AbortOnDrop(tokio::spawn(server.serve(probes))))
+            }
+            None => None,
+        };
         self.recover_inbox(&route)?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Submission>(1024);
         let mut feeders = Vec::new();
@@ -354,6 +376,7 @@ impl Service {
         }
         drop(tx);
         crate::notify::ready();
+        ready.store(true, std::sync::atomic::Ordering::Relaxed);
         // Events to acknowledge travel through `admitted` in arrival order:
         // each waits for its inbox commit (admissions commit in order, many
         // per fsync), is acknowledged, then routed to its worker.
@@ -427,6 +450,7 @@ impl Service {
                 }
             }
         };
+        ready.store(false, std::sync::atomic::Ordering::Relaxed);
         services.abort_all();
         while services.join_next().await.is_some() {}
         drop(admitted_tx);
@@ -451,7 +475,18 @@ impl Service {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         self.delivery.wait_idle(deadline.saturating_duration_since(tokio::time::Instant::now())).await;
+        drop(admin);
         let (events, reports, generator_failures, refused, enqueue_failures) = stats.snapshot();
         Ok(Summary { events, reports, generator_failures, refused, enqueue_failures, delivery: self.delivery.stats() })
+    }
+}
+
+/// A task that ends when its handle is dropped (the admin listener lives as
+/// long as the run, whichever way the run ends).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -295,6 +295,12 @@ impl Delivery {
         Ok(outbox::load_inbox(&self.shared.db)?)
     }
 
+    /// The first failed commit's reason, if any: from then on every change
+    /// is refused until the outbox is reopened (readiness checks read it).
+    pub fn storage_fault(&self) -> Option<String> {
+        self.failed.borrow().clone()
+    }
+
     /// Resolves when a commit has failed (disk full, I/O error), with the
     /// reason. From then on every change is refused: the outbox must be
     /// reopened, so the caller should stop the process with a non-zero exit.

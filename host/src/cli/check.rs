@@ -15,6 +15,10 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config)?;
     let targets = wasmpush::service::targets(&config)?;
+    if let Some(admin) = &config.admin {
+        admin.token()?;
+        println!("admin listener on {} (/metrics, /healthz, /readyz)", admin.listen);
+    }
     for source in wasmpush::service::sources(&config)? {
         if let wasmpush::service::SourceSpec::Relay(relay) = source {
             println!("source relay on {}{}", relay.listen, if relay.tls.is_some() { " (https)" } else { "" });

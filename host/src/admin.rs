@@ -30,8 +30,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmpush_delivery::Delivery;
+use wasmpush_model::secret::{Secret, SecretSource};
 use wasmpush_sources::relay::RelayCounters;
-use wasmpush_sources::secret::{Secret, SecretSource};
 
 /// `[admin]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -58,7 +58,7 @@ pub enum AdminError {
     )]
     Unprotected(SocketAddr),
     #[error("admin: {0}")]
-    Token(#[from] wasmpush_sources::secret::SecretError),
+    Token(#[from] wasmpush_model::secret::SecretError),
     #[error("admin: cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }

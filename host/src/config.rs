@@ -77,7 +77,7 @@ pub struct RuntimeSection {
     pub cache_dir: Option<PathBuf>,
     pub cache: bool,
     pub pooling: bool,
-    #[serde(deserialize_with = "crate::runtime::limits::de::size")]
+    #[serde(deserialize_with = "wasmpush_model::size::deserialize")]
     pub max_memory: u64,
     /// Threads running generators (events of one build request stay in order).
     pub workers: usize,

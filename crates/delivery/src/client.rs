@@ -16,21 +16,11 @@ const MAX_RESPONSE_READ: usize = 64 * 1024;
 /// How much of a response body goes into a stored `last_error`.
 const ERROR_BODY_LIMIT: usize = 512;
 
-/// Installs rustls' `ring` crypto provider as the process default if none is
-/// installed yet (reqwest is built without a provider of its own, to avoid
-/// building aws-lc). Idempotent.
-pub(crate) fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race with another installer is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-}
-
 /// Builds the target's client: HTTP/1.1, keep-alive pool, no redirects
 /// (a 3xx is a permanent failure: following it could turn the POST into a
 /// GET or carry credentials elsewhere), TLS per `verify`/`ca_file`/`cert`.
 pub(crate) fn build_client(t: &ResolvedTarget) -> Result<reqwest::Client, String> {
-    install_crypto_provider();
+    wasmpush_model::install_crypto_provider();
     let mut b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(t.timeout.min(Duration::from_secs(10)))
@@ -47,7 +37,7 @@ pub(crate) fn build_client(t: &ResolvedTarget) -> Result<reqwest::Client, String
     if let Some(pem) = &t.identity_pem {
         b = b.identity(reqwest::Identity::from_pem(pem).map_err(|e| format!("cert/key: {e}"))?);
     }
-    b.build().map_err(|e| t.redactor.redact(&error_chain(&e)))
+    b.build().map_err(|e| t.redactor.redact(&wasmpush_model::error_chain(&e)))
 }
 
 /// The result of one attempt.
@@ -59,18 +49,6 @@ pub(crate) enum Attempt {
     Retry { error: String, retry_after: Option<Duration> },
     /// Anything else (3xx, other 4xx, a request that cannot be built).
     Permanent { error: String },
-}
-
-/// `err` and all its sources, joined with `: ` (reqwest's own `Display`
-/// hides the useful part, e.g. "connection refused" or the TLS reason).
-pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = err.to_string();
-    let mut src = err.source();
-    while let Some(e) = src {
-        let _ = write!(s, ": {e}");
-        src = e.source();
-    }
-    s
 }
 
 fn build_headers(t: &ResolvedTarget, meta: &Meta, body: &[u8]) -> Result<HeaderMap, String> {
@@ -172,7 +150,7 @@ pub(crate) async fn attempt(
         Err(e) => {
             // reqwest's text names the URL, which may be a credential.
             let builder = e.is_builder();
-            let error = r.redact(&error_chain(&e.without_url()));
+            let error = r.redact(&wasmpush_model::error_chain(&e.without_url()));
             if t.debug {
                 tracing::info!(target: "wasmpush_delivery::debug", reporter = name, id = %meta.id,
                     attempt = attempt_no, "response: none after {:?}: {error}", started.elapsed());

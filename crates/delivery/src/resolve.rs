@@ -178,7 +178,7 @@ pub(crate) fn resolve(cfg: &TargetConfig) -> Result<ResolvedTarget, ConfigError>
                 pem.push(b'\n');
                 pem.extend(read_file("key", k)?);
             }
-            crate::client::install_crypto_provider();
+            wasmpush_model::install_crypto_provider();
             reqwest::Identity::from_pem(&pem)
                 .map_err(|e| ConfigError::field("cert", format!("not a usable PEM certificate + private key: {e}")))?;
             Some(pem)

@@ -18,33 +18,7 @@ use crate::config::ConfigError;
 /// What a redacted secret is replaced with in logs and stored errors.
 pub const REDACTED: &str = "***";
 
-/// A secret value. `Debug` and `Display` never show it, so a stray `{:?}`
-/// cannot leak it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a value read from a trusted place (env, file, config).
-    pub fn new(value: String) -> Self {
-        Secret(value)
-    }
-    /// The clear value, for building a request header or an HMAC key only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(REDACTED)
-    }
-}
+pub use wasmpush_model::secret::Secret;
 
 /// Reads one secret given as exactly one of a literal, an env var name or a
 /// file path. `field` is the config key stem (e.g. `auth.password`) used in
@@ -58,46 +32,25 @@ pub(crate) fn read_secret(
     env: Option<&str>,
     file: Option<&Path>,
 ) -> Result<Option<Secret>, ConfigError> {
-    let given = [literal.is_some(), env.is_some(), file.is_some()].iter().filter(|b| **b).count();
-    if given > 1 {
-        return Err(ConfigError::field(field, format!("give only one of `{field}`, `{field}_env` and `{field}_file`")));
-    }
-    let value = if let Some(v) = literal {
-        v.to_owned()
-    } else if let Some(name) = env {
-        match std::env::var(name) {
-            Ok(v) => v,
-            Err(std::env::VarError::NotPresent) => {
-                return Err(ConfigError::field(
-                    &format!("{field}_env"),
-                    format!("environment variable `{name}` is not set"),
-                ));
-            }
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err(ConfigError::field(
-                    &format!("{field}_env"),
-                    format!("environment variable `{name}` is not valid UTF-8"),
-                ));
-            }
-        }
-    } else if let Some(path) = file {
-        let mut v = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::field(&format!("{field}_file"), format!("cannot read `{}`: {e}", path.display()))
-        })?;
-        if v.ends_with('\n') {
-            v.pop();
-            if v.ends_with('\r') {
-                v.pop();
-            }
-        }
-        v
-    } else {
-        return Ok(None);
+    use wasmpush_model::secret::{SecretError, SecretSource};
+    let source = SecretSource {
+        literal: literal.map(str::to_owned),
+        env: env.map(str::to_owned),
+        file: file.map(Path::to_path_buf),
     };
-    if value.is_empty() {
-        return Err(ConfigError::field(field, "the secret is empty".to_owned()));
-    }
-    Ok(Some(Secret(value)))
+    source.read(field).map_err(|e| match e {
+        SecretError::Ambiguous { .. } => {
+            ConfigError::field(field, format!("give only one of `{field}`, `{field}_env` and `{field}_file`"))
+        }
+        SecretError::MissingEnv { var, .. } => ConfigError::field(
+            &format!("{field}_env"),
+            format!("environment variable `{var}` is not set or not valid UTF-8"),
+        ),
+        SecretError::File { path, source, .. } => {
+            ConfigError::field(&format!("{field}_file"), format!("cannot read `{}`: {source}", path.display()))
+        }
+        SecretError::Empty { .. } => ConfigError::field(field, "the secret is empty".to_owned()),
+    })
 }
 
 /// Replaces every known secret value with `***` in text that may be logged.
@@ -188,7 +141,7 @@ mod tests {
         // limit falls in the middle of the secret: nothing of it remains.
         let out = r.redact_body(b"0123s3cr3t-token", 8);
         assert!(!out.contains("s3cr"), "{out}");
-        assert!(format!("{:?}", Secret::new("abc".into())).contains("***"));
+        assert!(format!("{:?}", Secret::new("abc")).contains("***"));
     }
 
     #[test]

@@ -221,22 +221,6 @@ impl NetError {
     }
 }
 
-/// `err` and all its sources joined with `: ` (reqwest's own `Display`
-/// hides the useful part, e.g. "connection refused").
-pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = err.to_string();
-    let mut src = err.source();
-    while let Some(e) = src {
-        let next = e.to_string();
-        if !s.contains(&next) {
-            s.push_str(": ");
-            s.push_str(&next);
-        }
-        src = e.source();
-    }
-    s
-}
-
 /// Obtains the generator's bytes without checking pin or signature.
 pub async fn fetch(store: &Store, source: &GeneratorSource, opts: &FetchOptions) -> Result<Fetched, FetchError> {
     fetch_inner(store, source, opts, None).await

@@ -9,16 +9,8 @@ use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
 
-use crate::fetch::{FetchOptions, NetError, error_chain};
-
-/// Installs rustls' `ring` provider as the process default if none is
-/// installed yet (reqwest and oci-client are built without one, to avoid
-/// building aws-lc). Idempotent; losing a race with another installer is fine.
-pub(crate) fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-}
+use crate::fetch::{FetchOptions, NetError};
+use wasmpush_model::{error_chain, install_crypto_provider};
 
 /// Builds the HTTPS client for `opts`.
 pub(crate) fn client(opts: &FetchOptions) -> Result<reqwest::Client, NetError> {

@@ -33,11 +33,12 @@ use oci_client::manifest::{OCI_IMAGE_MEDIA_TYPE, OciDescriptor, OciImageManifest
 use oci_client::{Client, Reference, RegistryOperation};
 
 use crate::digest::Sha256;
-use crate::fetch::{FetchError, FetchOptions, Fetched, Freshness, NetError, error_chain};
+use crate::fetch::{FetchError, FetchOptions, Fetched, Freshness, NetError};
 use crate::metadata;
 use crate::sign::{SecretKey, Signature, SignatureSet};
 use crate::source::{GeneratorSource, OciRef};
 use crate::store::{RefEntry, Store, now_secs};
+use wasmpush_model::error_chain;
 
 /// Config media type of a Wasm component artifact.
 pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
@@ -73,7 +74,7 @@ pub fn signature_tag(component: &Sha256) -> String {
 }
 
 fn client(opts: &FetchOptions) -> Result<Client, NetError> {
-    crate::https::install_crypto_provider();
+    wasmpush_model::install_crypto_provider();
     let protocol = if opts.plain_http_registries.is_empty() {
         ClientProtocol::Https
     } else {

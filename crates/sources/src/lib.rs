@@ -14,7 +14,7 @@ pub mod buildbot;
 pub mod event;
 pub mod relay;
 pub mod replay;
-pub mod secret;
+pub use wasmpush_model::secret;
 pub mod submit;
 
 pub use event::{EventKind, SourceEvent};

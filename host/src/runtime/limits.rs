@@ -9,7 +9,7 @@ use std::time::Duration;
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Linear memory, all memories of the instance together.
-    #[serde(deserialize_with = "de::size")]
+    #[serde(deserialize_with = "wasmpush_model::size::deserialize")]
     pub memory: u64,
     /// Wall-clock time for instantiation plus `generate`, enforced by epoch
     /// interruption (granularity: [`super::EPOCH_TICK`]).
@@ -17,17 +17,17 @@ pub struct Limits {
     pub timeout: Duration,
     /// Largest report accepted: body, content type, headers and path
     /// together (all of it is stored in the outbox).
-    #[serde(deserialize_with = "de::size")]
+    #[serde(deserialize_with = "wasmpush_model::size::deserialize")]
     pub max_output: u64,
     /// Most headers one report may carry.
     pub max_headers: usize,
     /// Most bytes of header names and values together in one report.
-    #[serde(deserialize_with = "de::size")]
+    #[serde(deserialize_with = "wasmpush_model::size::deserialize")]
     pub max_header_bytes: u64,
     /// Log volume kept per event, for host `log` calls (each line costs at
     /// least 64 bytes), stdout and stderr each; the excess is dropped and
     /// counted, never a trap.
-    #[serde(deserialize_with = "de::size")]
+    #[serde(deserialize_with = "wasmpush_model::size::deserialize")]
     pub max_log: u64,
 }
 
@@ -41,30 +41,5 @@ impl Default for Limits {
             max_header_bytes: 16 << 10,
             max_log: 64 << 10,
         }
-    }
-}
-
-/// Serde helpers for human sizes (`"64MiB"`, `"1 MB"`, or a plain integer).
-pub mod de {
-    use serde::{Deserialize, Deserializer, de::Error};
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Size {
-        Int(u64),
-        Text(String),
-    }
-
-    /// Parses a byte size.
-    pub fn size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        match Size::deserialize(d)? {
-            Size::Int(n) => Ok(n),
-            Size::Text(s) => parse_size(&s).map_err(D::Error::custom),
-        }
-    }
-
-    /// `"64MiB"` → 67108864. Accepts B, KB/KiB, MB/MiB, GB/GiB (case-insensitive).
-    pub fn parse_size(s: &str) -> Result<u64, String> {
-        s.trim().parse::<bytesize::ByteSize>().map(|b| b.as_u64()).map_err(|e| format!("invalid size {s:?}: {e}"))
     }
 }

@@ -195,12 +195,6 @@ pub enum BuildbotError {
     NotStored(String),
 }
 
-/// Installs rustls' `ring` provider as the process default (once; a
-/// provider installed earlier by the host is kept).
-pub(crate) fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Where the source is, for health checks and tests ([`run_with_status`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -245,7 +239,7 @@ pub async fn run_watching(
     tx: crate::submit::EventSender,
     status: tokio::sync::watch::Sender<Status>,
 ) -> Result<(), BuildbotError> {
-    install_crypto_provider();
+    wasmpush_model::install_crypto_provider();
     let base = parse_base(&config.url)?;
     let credential = match &config.auth {
         None => None,

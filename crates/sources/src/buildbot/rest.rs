@@ -63,7 +63,7 @@ pub struct Rest {
 impl Rest {
     /// A client for the master at `base` (its `buildbotURL`, ending in `/`).
     pub fn new(base: url::Url, timeout: Duration, credential: Option<Credential>) -> Result<Rest, RestError> {
-        crate::buildbot::install_crypto_provider();
+        wasmpush_model::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -186,7 +186,7 @@ impl Rest {
             RestError::Timeout { path: path.into(), secs: self.timeout.as_secs() }
         } else {
             // Without the URL: it is ours and may be long; the path names it.
-            RestError::Connect { path: path.into(), reason: error_chain(&e.without_url()) }
+            RestError::Connect { path: path.into(), reason: wasmpush_model::error_chain(&e.without_url()) }
         }
     }
 }
@@ -200,20 +200,6 @@ impl Api for Rest {
             _ => Err(RestError::Garbage { path: full, reason: format!("no {plural:?} list in the answer") }),
         }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(inner) = cur {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = inner.source();
-    }
-    s
 }
 
 fn snippet(body: &[u8]) -> String {

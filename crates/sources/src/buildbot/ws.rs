@@ -55,7 +55,7 @@ pub async fn connect(url: &url::Url, headers: HeaderMap, timeout: Duration) -> R
         req.headers_mut().insert(k.clone(), v.clone());
     }
     let connector = if url.scheme() == "wss" {
-        super::install_crypto_provider();
+        wasmpush_model::install_crypto_provider();
         use rustls_platform_verifier::ConfigVerifierExt as _;
         let cfg = rustls::ClientConfig::with_platform_verifier().map_err(|e| err(format!("TLS setup: {e}")))?;
         Some(Connector::Rustls(Arc::new(cfg)))

@@ -65,7 +65,7 @@ pub struct RelayConfig {
     /// Required: how a POST proves it comes from the master.
     pub auth: RelayAuthConfig,
     /// Largest accepted body in bytes (`4194304` or `"4MiB"`); bigger → 413.
-    #[serde(default = "default_max_body", deserialize_with = "de_size")]
+    #[serde(default = "default_max_body", deserialize_with = "wasmpush_model::size::deserialize")]
     pub max_body: u64,
     /// How long a POST may wait for room in the host's channel before a 503,
     /// in seconds (default 30).
@@ -87,7 +87,7 @@ pub struct RelayConfig {
     /// (`"64MiB"`, the default). A POST whose declared size does not fit
     /// waits for room (up to `body_timeout`), then gets a 503: many large
     /// bodies cannot exhaust memory even below `max_connections`.
-    #[serde(default = "default_body_budget", deserialize_with = "de_size")]
+    #[serde(default = "default_body_budget", deserialize_with = "wasmpush_model::size::deserialize")]
     pub body_budget: u64,
     /// Serve HTTPS: `tls = { cert = "relay.pem", key = "relay.key" }` (PEM
     /// files; the certificate file may hold the chain). Without it the
@@ -521,41 +521,6 @@ fn is_length_limit(e: &axum::Error) -> bool {
     false
 }
 
-/// Accepts `4194304`, `"4194304"`, `"512KiB"`, `"4MiB"`, `"1GiB"`, `"4MB"`, `"10kB"`.
-fn de_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        N(u64),
-        S(String),
-    }
-    match Raw::deserialize(d)? {
-        Raw::N(n) => Ok(n),
-        Raw::S(s) => parse_size(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("max_body: {s:?} is not a size (e.g. 4194304, \"512KiB\", \"4MiB\")"))
-        }),
-    }
-}
-
-/// Parses a byte size with an optional unit (B, kB/KB, KiB, MB, MiB, GB, GiB).
-pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().ok()?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" => 1000,
-        "kib" => 1024,
-        "mb" => 1000 * 1000,
-        "mib" => 1024 * 1024,
-        "gb" => 1000 * 1000 * 1000,
-        "gib" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    n.checked_mul(mult)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,9 +538,7 @@ mod tests {
             "listen": "127.0.0.1:0", "max_body": "4 parsecs", "auth": {"type": "none"}
         }))
         .unwrap_err();
-        assert!(err.to_string().contains("max_body"), "{err}");
+        assert!(err.to_string().contains("4 parsecs"), "{err}");
         assert!(serde_json::from_value::<RelayConfig>(serde_json::json!({"listen": "127.0.0.1:0"})).is_err());
-        assert_eq!(parse_size("10kB"), Some(10_000));
-        assert_eq!(parse_size("x"), None);
     }
 }

@@ -1,12 +1,12 @@
-//! Secrets of sources (relay credentials, Buildbot API credentials): where
-//! they come from and how they stay out of logs.
+//! Secrets (relay and Buildbot credentials, push tokens, signing keys,
+//! secret webhook URLs, the admin token): where they come from and how they
+//! stay out of text.
 //!
 //! A secret is configured as exactly one of a literal (`password = "..."`),
 //! an environment variable (`password_env = "NAME"`) or a file
-//! (`password_file = "/run/secrets/x"`, trailing newline removed), the same
-//! convention as `wasmpush-delivery`. It is read when the source starts, not
-//! when the config is parsed, and errors name the field, variable or file,
-//! never the value.
+//! (`password_file = "/run/secrets/x"`, trailing newline removed). It is
+//! read when the part that needs it starts, not when the config is parsed,
+//! and errors name the field, variable or file, never the value.
 
 use std::fmt;
 use std::path::PathBuf;

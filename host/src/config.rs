@@ -113,19 +113,18 @@ pub struct OutboxSection {
 }
 
 /// `[[reporter]]`: one target URL and the generators whose reports go there.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ReporterConfig {
     pub name: String,
-    #[serde(default, rename = "generator")]
     pub generators: Vec<GeneratorConfig>,
     /// Everything else: the push options (`server_url`, `auth`, ...), read by
     /// the delivery crate, which rejects unknown keys.
-    #[serde(flatten)]
     pub push: toml::Table,
 }
 
 /// `[[reporter.generator]]`: a Wasm generator and Buildbot's filters for it.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GeneratorConfig {
     /// Name in logs and errors; default: the generator's own name.
     pub name: Option<String>,
@@ -135,7 +134,9 @@ pub struct GeneratorConfig {
     /// Pinned sha256 (hex) of the `.wasm`: any other content is refused
     /// before it is compiled.
     pub sha256: Option<String>,
-    #[serde(flatten)]
+    /// Buildbot's filter keys (`kind`, `mode`, `builders`, ...), in the
+    /// same table.
+    #[serde(skip)]
     pub filter: FilterSpec,
     /// Key/values handed to the generator (strings, numbers and booleans).
     #[serde(default)]
@@ -143,6 +144,88 @@ pub struct GeneratorConfig {
     /// Overrides of `[runtime.limits]` for this generator.
     #[serde(default)]
     pub limits: toml::Table,
+}
+
+/// Deserializes `value`; an error names the key path inside it
+/// (`limits.timeout`, `auth.type`; empty for the value itself) and says
+/// why, in one line. Raw TOML tables become typed config only through here.
+pub fn decode<T: serde::de::DeserializeOwned>(value: toml::Value) -> Result<T, (String, String)> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        (path, e.into_inner().message().trim().replace('\n', " "))
+    })
+}
+
+/// `field` followed by a key `path` inside it, for messages.
+pub fn at(field: &str, path: &str) -> String {
+    if path.is_empty() { field.to_string() } else { format!("{field} {path}") }
+}
+
+/// The filter keys of a generator table (see [`FilterSpec`]).
+const FILTER_KEYS: [&str; 7] = ["kind", "mode", "report_new", "builders", "tags", "schedulers", "branches"];
+/// The generator's own keys.
+const GENERATOR_KEYS: [&str; 5] = ["name", "wasm", "sha256", "settings", "limits"];
+
+impl GeneratorConfig {
+    /// A generator table: its own keys, then the filter keys. Unknown keys
+    /// are refused by name.
+    fn from_table(mut table: toml::Table) -> Result<GeneratorConfig, (String, String)> {
+        if let Some(k) =
+            table.keys().find(|k| !FILTER_KEYS.contains(&k.as_str()) && !GENERATOR_KEYS.contains(&k.as_str()))
+        {
+            let expected = GENERATOR_KEYS.iter().chain(&FILTER_KEYS).copied().collect::<Vec<_>>().join(", ");
+            return Err((k.clone(), format!("unknown key (expected one of {expected})")));
+        }
+        let mut filter = toml::Table::new();
+        for k in FILTER_KEYS {
+            if let Some(v) = table.remove(k) {
+                filter.insert(k.to_string(), v);
+            }
+        }
+        let mut generator: GeneratorConfig = decode(toml::Value::Table(table))?;
+        generator.filter = decode(toml::Value::Table(filter))?;
+        Ok(generator)
+    }
+}
+
+impl<'de> Deserialize<'de> for ReporterConfig {
+    /// A reporter table: `name`, `[[reporter.generator]]` tables (each
+    /// error names the reporter, the generator's index and the key), and
+    /// the push options, handed over as they are.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut table = toml::Table::deserialize(d)?;
+        let name = match table.remove("name") {
+            Some(toml::Value::String(s)) => s,
+            Some(other) => {
+                return Err(D::Error::custom(format!("reporter name: expected a string, found {}", other.type_str())));
+            }
+            None => return Err(D::Error::custom("reporter: missing `name`")),
+        };
+        let generators = match table.remove("generator") {
+            None => Vec::new(),
+            Some(toml::Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let field = format!("reporter {name:?} generator {i}");
+                    match item {
+                        toml::Value::Table(t) => GeneratorConfig::from_table(t),
+                        other => Err((String::new(), format!("expected a table, found {}", other.type_str()))),
+                    }
+                    .map_err(|(path, message)| D::Error::custom(format!("{}: {message}", at(&field, &path))))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "reporter {name:?} generator: expected [[reporter.generator]] tables, found {}",
+                    other.type_str()
+                )));
+            }
+        };
+        Ok(ReporterConfig { name, generators, push: table })
+    }
 }
 
 impl Config {
@@ -217,11 +300,8 @@ impl Config {
         }
         let mut merged = toml::Table::try_from(&self.runtime.limits).unwrap_or_default();
         merged.extend(gen_cfg.limits.clone());
-        toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
-            self.invalid(
-                &format!("reporter {:?} generator {g} limits", self.reporters[r].name),
-                e.message().to_string(),
-            )
+        decode(toml::Value::Table(merged)).map_err(|(path, message)| {
+            self.invalid(&at(&format!("reporter {:?} generator {g} limits", self.reporters[r].name), &path), message)
         })
     }
 }

@@ -109,9 +109,8 @@ pub fn targets(config: &Config) -> Result<Vec<(String, TargetConfig)>, ConfigErr
             let field = format!("reporter {:?}", r.name);
             let mut push = r.push.clone();
             resolve_files(&mut push, config, true);
-            let target: TargetConfig = toml::Value::Table(push)
-                .try_into()
-                .map_err(|e: toml::de::Error| config.invalid(&field, e.message().to_string()))?;
+            let target: TargetConfig = crate::config::decode(toml::Value::Table(push))
+                .map_err(|(path, message)| config.invalid(&crate::config::at(&field, &path), message))?;
             target.validate().map_err(|e| config.invalid(&format!("{field} {}", e.field), e.message.clone()))?;
             Ok((r.name.clone(), target))
         })
@@ -144,14 +143,15 @@ pub fn sources(config: &Config) -> Result<Vec<SourceSpec>, ConfigError> {
         .enumerate()
         .map(|(i, table)| {
             let kind = table.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_string();
-            let field = format!("source[{i}] ({kind})");
+            let field = format!("source[{i}] ({})", kind.escape_debug());
             let mut rest = table.clone();
             rest.remove("type");
             resolve_files(&mut rest, config, true);
             if let Some(toml::Value::String(p)) = rest.get_mut("state_file") {
                 *p = config.resolve(p.as_ref()).to_string_lossy().into_owned();
             }
-            let parse_err = |e: toml::de::Error| config.invalid(&field, e.message().to_string());
+            let parse_err =
+                |(path, message): (String, String)| config.invalid(&crate::config::at(&field, &path), message);
             match kind.as_str() {
                 "replay" => {
                     let path = rest
@@ -163,8 +163,10 @@ pub fn sources(config: &Config) -> Result<Vec<SourceSpec>, ConfigError> {
                     }
                     Ok(SourceSpec::Replay { path: config.resolve(path.as_ref()) })
                 }
-                "relay" => Ok(SourceSpec::Relay(toml::Value::Table(rest).try_into().map_err(parse_err)?)),
-                "buildbot" => Ok(SourceSpec::Buildbot(toml::Value::Table(rest).try_into().map_err(parse_err)?)),
+                "relay" => Ok(SourceSpec::Relay(crate::config::decode(toml::Value::Table(rest)).map_err(parse_err)?)),
+                "buildbot" => {
+                    Ok(SourceSpec::Buildbot(crate::config::decode(toml::Value::Table(rest)).map_err(parse_err)?))
+                }
                 "" => Err(config.invalid(&format!("source[{i}]"), "missing `type` (replay, relay or buildbot)".into())),
                 other => Err(config
                     .invalid(&field, format!("unknown source type {other:?} (expected replay, relay or buildbot)"))),

@@ -1,11 +1,8 @@
 //! The per-reporter push options (`[[reporter]]` table keys), Buildbot's
 //! `HttpStatusPush` names in snake_case plus the retry/outbox additions.
 //!
-//! The host embeds [`TargetConfig`] with `#[serde(flatten)]` next to its own
-//! keys (`name`, `generator`), so `deny_unknown_fields` cannot be used here.
-//! Instead unknown keys are collected in [`TargetConfig::unknown`] and
-//! [`TargetConfig::validate`] reports them by name. Nested tables (`auth`,
-//! secret header values) do deny unknown fields.
+//! Unknown keys are refused (`deny_unknown_fields`); the host hands over
+//! a reporter's table without its own keys (`name`, `generator`).
 //!
 //! Example (TOML):
 //! ```toml
@@ -49,6 +46,7 @@ impl ConfigError {
 /// Push options of one reporter (target). See the module docs for an example
 /// and [`crate`] docs for the full key list.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TargetConfig {
     /// Where reports are POSTed (`serverUrl`). `http` or `https`; a trailing
     /// `/` is removed (Buildbot aborts on it); a query string is kept; a
@@ -126,11 +124,6 @@ pub struct TargetConfig {
     /// File holding the signing secret.
     #[serde(default)]
     pub signing_secret_file: Option<PathBuf>,
-    /// Keys that are not push options. Filled because of `flatten`; the host
-    /// removes its own keys (`name`, `generator`) by declaring them, so
-    /// anything left here is a typo that [`TargetConfig::validate`] reports.
-    #[serde(flatten)]
-    pub unknown: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 /// `auth = { type = "basic", user = "u", password_env = "P" }` or
@@ -298,17 +291,13 @@ impl TargetConfig {
             signing_secret: None,
             signing_secret_env: None,
             signing_secret_file: None,
-            unknown: BTreeMap::new(),
         }
     }
 
     /// Checks everything that can be checked without reading secrets or
-    /// files: unknown keys, URL shape, header names, numbers. `wasmpush
+    /// files: URL shape, header names, numbers. `wasmpush
     /// check` should call this; [`TargetConfig::resolve`] calls it too.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Some(k) = self.unknown.keys().next() {
-            return Err(ConfigError::field(k, "unknown reporter option".to_owned()));
-        }
         let url = self.server_url_secret()?;
         crate::resolve::parse_server_url(url.expose())?;
         for name in self.headers.keys() {

@@ -6,7 +6,7 @@
 //!
 //! # Using it (the host)
 //! ```text
-//! // config: each [[reporter]] table flattens a TargetConfig next to `name`, `generator`
+//! // config: each [[reporter]] table, without the host's `name` and `generator`, is a TargetConfig
 //! for (name, cfg) in &reporters { cfg.validate()?; warn_all(cfg.warnings()); }   // `wasmpush check`
 //! let delivery = Delivery::open(&outbox_path, reporters).await?;                  // resumes pending reports
 //! check_report(gen, &ct, &headers, path.as_deref())?;                             // optional early check

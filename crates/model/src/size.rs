@@ -1,7 +1,7 @@
 //! Byte sizes in config files: a plain integer (`4194304`) or a string with
 //! a unit (`"4MiB"`, `"512 KiB"`, `"10kB"`), parsed by `bytesize`.
 
-use serde::{Deserialize, Deserializer, de::Error};
+use serde::{Deserializer, de::Error};
 
 /// `"64MiB"` → 67108864. Accepts B, KB/KiB, MB/MiB, GB/GiB (any case).
 pub fn parse(s: &str) -> Result<u64, String> {
@@ -10,16 +10,23 @@ pub fn parse(s: &str) -> Result<u64, String> {
 
 /// `#[serde(deserialize_with = "wasmpush_model::size::deserialize")]`.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Size {
-        Int(u64),
-        Text(String),
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a size: a number of bytes or a string like \"4MiB\"")
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::custom("a size cannot be negative"))
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<u64, E> {
+            parse(v).map_err(E::custom)
+        }
     }
-    match Size::deserialize(d)? {
-        Size::Int(n) => Ok(n),
-        Size::Text(s) => parse(&s).map_err(D::Error::custom),
-    }
+    d.deserialize_any(V)
 }
 
 #[cfg(test)]

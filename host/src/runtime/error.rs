@@ -100,10 +100,13 @@ fn panic_message(stderr: &str) -> Option<String> {
     None
 }
 
+/// `message` (a wasmtime error may span lines: its wasm backtrace) as one
+/// line, with the guest's last stderr line.
 fn with_stderr(message: &str, stderr: &str) -> String {
+    let message = truncate(message.trim(), 2000);
     match stderr.lines().rev().find(|l| !l.trim().is_empty()) {
         Some(last) => format!("{message} (stderr: {})", truncate(last.trim(), 300)),
-        None => message.to_string(),
+        None => message,
     }
 }
 

@@ -127,40 +127,30 @@ impl Collector for Probes {
             ),
         ];
         for (name, help, value) in counters {
-            let metric = ConstCounter::new(value);
-            metric.encode(encoder.encode_descriptor(
-                &format!("wasmpush_{name}"),
-                help,
-                None,
-                metric.metric_type(),
-            )?)?;
+            emit(&mut encoder, name, help, ConstCounter::new(value))?;
         }
-        let relay = [("accepted", l(&self.relay.accepted)), ("refused", l(&self.relay.refused))];
-        for (name, value) in relay {
-            let metric = ConstCounter::new(value);
-            let help = format!("Relay POSTs {name}");
-            metric.encode(encoder.encode_descriptor(
-                &format!("wasmpush_relay_{name}"),
-                &help,
-                None,
-                metric.metric_type(),
-            )?)?;
-        }
-        let gauges: [(&str, &str, i64); 2] = [
-            ("outbox_pending", "Reports waiting in the outbox", out.pending as i64),
-            ("ready", "1 when sources run and the outbox is writable", i64::from(self.is_ready().is_ok())),
-        ];
-        for (name, help, value) in gauges {
-            let metric = ConstGauge::new(value);
-            metric.encode(encoder.encode_descriptor(
-                &format!("wasmpush_{name}"),
-                help,
-                None,
-                metric.metric_type(),
-            )?)?;
-        }
+        emit(
+            &mut encoder,
+            "relay_accepted",
+            "Relay POSTs answered 200 (stored)",
+            ConstCounter::new(l(&self.relay.accepted)),
+        )?;
+        emit(
+            &mut encoder,
+            "relay_refused",
+            "Relay POSTs refused with a 4xx",
+            ConstCounter::new(l(&self.relay.refused)),
+        )?;
+        emit(&mut encoder, "outbox_pending", "Reports waiting in the outbox", ConstGauge::new(out.pending as i64))?;
+        let ready = i64::from(self.is_ready().is_ok());
+        emit(&mut encoder, "ready", "1 when sources run and the outbox is writable", ConstGauge::new(ready))?;
         Ok(())
     }
+}
+
+/// Writes `wasmpush_<name>` with its help text and value.
+fn emit(encoder: &mut DescriptorEncoder, name: &str, help: &str, metric: impl EncodeMetric) -> std::fmt::Result {
+    metric.encode(encoder.encode_descriptor(&format!("wasmpush_{name}"), help, None, metric.metric_type())?)
 }
 
 struct App {

@@ -39,16 +39,7 @@ async fn metrics_and_health_follow_a_running_service() {
     std::fs::write(&path, text).unwrap();
     let config = Config::load(&path).unwrap();
     let service = std::sync::Arc::new(Service::start(&config).await.unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn({
-        let service = service.clone();
-        async move {
-            let stop = async {
-                let _ = stop_rx.await;
-            };
-            service.run(stop, Duration::from_secs(5)).await.map(|_| ())
-        }
-    });
+    let (stop_tx, run) = common::run_until_stopped(service.clone(), Duration::from_secs(5));
     let token = Some("adm1n-t0ken");
     let t = Instant::now();
     let ready = loop {

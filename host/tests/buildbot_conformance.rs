@@ -309,16 +309,7 @@ async fn reload_scenario() {
     };
     let finished_only = write("kind = \"build-status\"\nreport_new = false");
     let service = std::sync::Arc::new(wasmpush::service::Service::start(&finished_only).await.unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn({
-        let service = service.clone();
-        async move {
-            let stop = async {
-                let _ = stop_rx.await;
-            };
-            service.run(stop, Duration::from_secs(2)).await.map(|_| ())
-        }
-    });
+    let (stop_tx, run) = common::run_until_stopped(service.clone(), Duration::from_secs(2));
     tokio::time::sleep(Duration::from_secs(3)).await; // following
     let only = |what: &[&str]| -> Vec<String> { what.iter().map(|s| s.to_string()).collect() };
     let run_builds = |only: Vec<String>| {

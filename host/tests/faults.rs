@@ -38,15 +38,9 @@ async fn a_full_disk_answers_503_stops_the_run_and_a_restart_delivers_every_200(
     let faults = StorageFaults::default();
     let injected = Faults { storage: Some(faults.clone()), ..Faults::default() };
     let service = std::sync::Arc::new(Service::start_with_faults(&config, injected).await.unwrap());
-    let run = tokio::spawn({
-        let service = service.clone();
-        async move { service.run(std::future::pending(), Duration::from_secs(1)).await.map(|_| ()) }
-    });
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", relay)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(30), "the relay never listened");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // The run ends on the fault, not on a stop: `_stop` stays alive.
+    let (_stop, run) = common::run_until_stopped(service.clone(), Duration::from_secs(1));
+    common::wait_listening(relay).await;
     let mut acknowledged = HashSet::new();
     for buildid in 1..=40 {
         assert_eq!(post(relay, buildid).await, Some(200), "before the fault every POST is stored");
@@ -95,15 +89,9 @@ async fn a_dead_worker_ends_the_run_and_its_acknowledged_event_is_generated_afte
     let config = Config::load(&common::relay_config(dir.path(), relay, target, "1h", false)).unwrap();
     let faults = Faults::default();
     let service = std::sync::Arc::new(Service::start_with_faults(&config, faults.clone()).await.unwrap());
-    let run = tokio::spawn({
-        let service = service.clone();
-        async move { service.run(std::future::pending(), Duration::from_secs(1)).await.map(|_| ()) }
-    });
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", relay)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(30), "the relay never listened");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // The run ends on the fault, not on a stop: `_stop` stays alive.
+    let (_stop, run) = common::run_until_stopped(service.clone(), Duration::from_secs(1));
+    common::wait_listening(relay).await;
     let mut acknowledged = HashSet::new();
     for buildid in 1..=5 {
         assert_eq!(post(relay, buildid).await, Some(200));
@@ -133,21 +121,7 @@ async fn a_dead_worker_ends_the_run_and_its_acknowledged_event_is_generated_afte
 async fn restart_and_deliver(config: &Config, target: u16, acknowledged: &HashSet<i64>) -> HashSet<i64> {
     let receiver = Receiver::bind(format!("127.0.0.1:{target}").parse().unwrap()).await.unwrap();
     let service = std::sync::Arc::new(Service::start(config).await.unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn({
-        let service = service.clone();
-        async move {
-            service
-                .run(
-                    async {
-                        let _ = stop_rx.await;
-                    },
-                    Duration::from_secs(5),
-                )
-                .await
-                .map(|_| ())
-        }
-    });
+    let (stop_tx, run) = common::run_until_stopped(service.clone(), Duration::from_secs(5));
     let delivered = || -> HashSet<i64> {
         receiver
             .received()

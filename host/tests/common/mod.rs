@@ -105,3 +105,28 @@ pub fn relay_config(dir: &Path, relay: u16, target: u16, retry: &str, slow_first
     std::fs::write(&p, text).unwrap();
     p
 }
+
+/// Runs `service` on its own task until the returned sender is used or
+/// dropped (then it settles for `settle`): the stop handle and the run.
+pub fn run_until_stopped(
+    service: std::sync::Arc<wasmpush::service::Service>,
+    settle: std::time::Duration,
+) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), wasmpush::service::ServiceError>>) {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(async move {
+        let stop = async {
+            let _ = stop_rx.await;
+        };
+        service.run(stop, settle).await.map(|_| ())
+    });
+    (stop_tx, run)
+}
+
+/// Waits (up to 30 s) until something listens on 127.0.0.1:`port`.
+pub async fn wait_listening(port: u16) {
+    let t = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(30), "nothing listens on port {port}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

@@ -20,7 +20,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -189,41 +188,7 @@ pub struct SecretHeader {
     pub suffix: String,
 }
 
-/// A duration given as seconds (`10`, `0.5`) or a humantime string
-/// (`"10s"`, `"250ms"`, `"2h 30m"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DurationValue(pub Duration);
-
-impl<'de> Deserialize<'de> for DurationValue {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = DurationValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("seconds as a number, or a duration string like \"10s\" or \"5m\"")
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(DurationValue(Duration::from_secs(v)))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                u64::try_from(v)
-                    .map(|s| DurationValue(Duration::from_secs(s)))
-                    .map_err(|_| E::custom("a duration cannot be negative"))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Duration::try_from_secs_f64(v)
-                    .map(DurationValue)
-                    .map_err(|_| E::custom("a duration must be a finite, non-negative number"))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                humantime::parse_duration(v.trim())
-                    .map(DurationValue)
-                    .map_err(|e| E::custom(format!("bad duration {v:?}: {e}")))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+pub use wasmpush_model::duration::DurationValue;
 
 fn default_true() -> bool {
     true

@@ -1,8 +1,9 @@
 //! What every wasmpush crate shares, in one home: how a secret is read and
-//! kept out of text ([`secret`]), how a byte size is written ([`size`]), how
+//! kept out of text ([`secret`]), how a byte size and a duration are written ([`size`], [`duration`]), how
 //! an error chain becomes one line ([`error_chain`]), and which TLS crypto
 //! provider the process uses ([`install_crypto_provider`]).
 
+pub mod duration;
 pub mod secret;
 pub mod size;
 

@@ -9,10 +9,12 @@
 //! auth = { type = "basic", user = "wasmpush", password_env = "BB_PASSWORD" }   # optional
 //! # auth = { type = "bearer", token_env = "BB_PROXY_TOKEN" }                  # a proxy in front
 //! start_from = "now"                      # first start without a state file: "now" | "beginning"
-//! reconnect = { initial_ms = 500, max_ms = 30000 }   # websocket reconnect backoff
-//! retry = { initial_ms = 500, max_ms = 30000 }       # REST retry backoff, per event
-//! request_timeout_secs = 30
-//! ping_interval_secs = 30
+//! reconnect = { initial = "500ms", max = "30s" }     # websocket reconnect backoff
+//! retry = { initial = "500ms", max = "30s" }         # REST retry backoff, per event
+//! request_timeout = "30s"
+//! ping_interval = "30s"
+//! # (the old keys initial_ms / max_ms, request_timeout_secs and
+//! # ping_interval_secs are still read, in their old units)
 //! # buildbot_url = "https://ci.example/"  # prefix of payload urls; default: the master's /config
 //! # give_up_after = 100                   # attempts before an event is dropped (logged); default never
 //! ```
@@ -85,13 +87,22 @@ pub struct BuildbotConfig {
     /// Per-event REST retry backoff.
     #[serde(default)]
     pub retry: Backoff,
-    /// Timeout of each REST call and of the websocket handshake.
-    #[serde(default = "default_30")]
-    pub request_timeout_secs: u64,
+    /// Timeout of each REST call and of the websocket handshake (`"30s"`;
+    /// old key `request_timeout_secs`, seconds).
+    #[serde(
+        alias = "request_timeout_secs",
+        default = "default_30s",
+        deserialize_with = "wasmpush_model::duration::secs"
+    )]
+    pub request_timeout: Duration,
     /// Ping the master this often; a connection silent for two intervals
-    /// is dropped and made again.
-    #[serde(default = "default_30")]
-    pub ping_interval_secs: u64,
+    /// is dropped and made again (`"30s"`; old key `ping_interval_secs`).
+    #[serde(
+        alias = "ping_interval_secs",
+        default = "default_30s",
+        deserialize_with = "wasmpush_model::duration::secs"
+    )]
+    pub ping_interval: Duration,
     /// Prefix of the payloads' `url`s; default: `buildbotURL` from the
     /// master's `/config`.
     #[serde(default)]
@@ -116,8 +127,8 @@ fn default_gap_window() -> Duration {
     Duration::from_secs(600)
 }
 
-fn default_30() -> u64 {
-    30
+fn default_30s() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// Credentials for the master.
@@ -157,24 +168,29 @@ pub enum StartFrom {
     Beginning,
 }
 
-/// Exponential backoff with jitter: `initial_ms`, doubling, at most `max_ms`.
+/// Exponential backoff with jitter: `initial`, doubling, at most `max`
+/// (`{ initial = "500ms", max = "30s" }`; the old keys `initial_ms` and
+/// `max_ms` take milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Backoff {
-    pub initial_ms: u64,
-    pub max_ms: u64,
+    #[serde(alias = "initial_ms", deserialize_with = "wasmpush_model::duration::millis")]
+    pub initial: Duration,
+    #[serde(alias = "max_ms", deserialize_with = "wasmpush_model::duration::millis")]
+    pub max: Duration,
 }
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { initial_ms: 500, max_ms: 30_000 }
+        Backoff { initial: Duration::from_millis(500), max: Duration::from_secs(30) }
     }
 }
 
 impl Backoff {
     /// The delay before attempt `attempt + 1` (0-based), jittered to 50-100%.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let base = self.initial_ms.max(1).saturating_mul(1u64 << attempt.min(30)).min(self.max_ms.max(1));
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
+        let base = ms(self.initial).saturating_mul(1u64 << attempt.min(30)).min(ms(self.max));
         let jitter = 0.5 + rand::random::<f64>() * 0.5;
         Duration::from_millis((base as f64 * jitter) as u64)
     }
@@ -259,7 +275,7 @@ pub async fn run_watching(
             reason: format!("{u:?} is not an http(s) URL"),
         })?;
     }
-    let timeout = Duration::from_secs(config.request_timeout_secs.max(1));
+    let timeout = config.request_timeout.max(Duration::from_secs(1));
     let rest = rest::Rest::new(base.clone(), timeout, credential)
         .map_err(|e| BuildbotError::Config { field: "url", reason: e.to_string() })?;
     session::Source::new(config, base, rest, needs, tx, status)?.run().await
@@ -296,8 +312,23 @@ mod tests {
             "auth": {"type": "basic", "user": "u", "password_env": "P"}, "retry": {"max_ms": 1000}
         }))
         .unwrap();
-        assert_eq!(cfg.retry, Backoff { initial_ms: 500, max_ms: 1000 });
+        assert_eq!(cfg.retry, Backoff { initial: Duration::from_millis(500), max: Duration::from_secs(1) });
         assert_eq!(cfg.start_from, StartFrom::Now);
+        // Durations are humantime strings; the old keys keep their units.
+        let new: BuildbotConfig = serde_json::from_value(serde_json::json!({
+            "url": "http://h", "state_file": "s", "request_timeout": "1m", "ping_interval": "5s",
+            "reconnect": {"initial": "1s", "max": "2m"}
+        }))
+        .unwrap();
+        let old: BuildbotConfig = serde_json::from_value(serde_json::json!({
+            "url": "http://h", "state_file": "s", "request_timeout_secs": 60, "ping_interval_secs": 5,
+            "reconnect": {"initial_ms": 1000, "max_ms": 120000}
+        }))
+        .unwrap();
+        for c in [&new, &old] {
+            assert_eq!((c.request_timeout, c.ping_interval), (Duration::from_secs(60), Duration::from_secs(5)));
+            assert_eq!(c.reconnect, Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(120) });
+        }
         assert_eq!(parse_base(&cfg.url).unwrap().as_str(), "http://127.0.0.1:8010/");
         assert!(parse_base("http://u:p@h/").unwrap_err().to_string().contains("auth"));
         assert!(parse_base("ftp://h/").is_err());
@@ -305,7 +336,7 @@ mod tests {
             serde_json::from_value::<BuildbotConfig>(serde_json::json!({"url": "x", "state_file": "y", "nope": 1}))
                 .is_err()
         );
-        let b = Backoff { initial_ms: 100, max_ms: 1000 };
+        let b = Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(1) };
         assert!(b.delay(0) <= Duration::from_millis(100) && b.delay(0) >= Duration::from_millis(50));
         assert!(b.delay(20) <= Duration::from_millis(1000) && b.delay(20) >= Duration::from_millis(500));
     }

@@ -121,7 +121,7 @@ impl Source {
     }
 
     async fn session(&mut self) -> End {
-        let timeout = Duration::from_secs(self.cfg.request_timeout_secs.max(1));
+        let timeout = self.cfg.request_timeout.max(Duration::from_secs(1));
         if let Err(e) = self.rest.login().await {
             return e.into();
         }
@@ -163,7 +163,7 @@ impl Source {
         }
         tracing::info!(master = %self.ws_url, "buildbot: caught up; following events");
         self.status.send_replace(Status::Following);
-        let ping = Duration::from_secs(self.cfg.ping_interval_secs.max(1));
+        let ping = self.cfg.ping_interval.max(Duration::from_secs(1));
         let mut ticker = tokio::time::interval(ping);
         ticker.tick().await;
         let mut last_frame = Instant::now();

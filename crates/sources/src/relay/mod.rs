@@ -67,10 +67,15 @@ pub struct RelayConfig {
     /// Largest accepted body in bytes (`4194304` or `"4MiB"`); bigger → 413.
     #[serde(default = "default_max_body", deserialize_with = "wasmpush_model::size::deserialize")]
     pub max_body: u64,
-    /// How long a POST may wait for room in the host's channel before a 503,
-    /// in seconds (default 30).
-    #[serde(default = "default_enqueue_timeout")]
-    pub enqueue_timeout_secs: u64,
+    /// How long a POST is held until its event is committed before a 503
+    /// (`"30s"`; old key `enqueue_timeout_secs`, a number of seconds).
+    #[serde(
+        rename = "enqueue_timeout",
+        alias = "enqueue_timeout_secs",
+        default = "default_enqueue_timeout",
+        deserialize_with = "wasmpush_model::duration::secs"
+    )]
+    pub enqueue_timeout: Duration,
     /// Most connections served at once (default 256); more wait in the
     /// listen backlog. Bounds file descriptors and bodies in memory
     /// (`max_connections × max_body`).
@@ -153,8 +158,8 @@ fn default_body_budget() -> u64 {
 fn default_max_body() -> u64 {
     DEFAULT_MAX_BODY
 }
-fn default_enqueue_timeout() -> u64 {
-    30
+fn default_enqueue_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// How the relay authenticates POSTs.
@@ -341,7 +346,7 @@ impl RelayServer {
             listener,
             auth,
             max_body: config.max_body,
-            enqueue_timeout: Duration::from_secs(config.enqueue_timeout_secs),
+            enqueue_timeout: config.enqueue_timeout,
             max_connections: config.max_connections.max(1),
             header_timeout: config.header_timeout,
             body_timeout: config.body_timeout,

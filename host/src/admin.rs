@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
@@ -81,6 +82,8 @@ pub struct Probes {
     pub dispatch: Arc<DispatchStats>,
     pub delivery: Arc<Delivery>,
     pub relay: Arc<RelayCounters>,
+    /// The live generators (their call counters; a reload swaps them).
+    pub pipeline: Arc<arc_swap::ArcSwap<crate::pipeline::Pipeline>>,
     /// Set once every source runs (see [`crate::notify::ready`]).
     pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -144,6 +147,59 @@ impl Collector for Probes {
         emit(&mut encoder, "outbox_pending", "Reports waiting in the outbox", ConstGauge::new(out.pending as i64))?;
         let ready = i64::from(self.is_ready().is_ok());
         emit(&mut encoder, "ready", "1 when sources run and the outbox is writable", ConstGauge::new(ready))?;
+
+        let targets = self.delivery.target_stats();
+        type Read<T> = fn(&T) -> u64;
+        let per_target: [(&str, &str, Read<wasmpush_delivery::TargetStats>); 3] = [
+            ("reporter_deliveries", "Reports delivered (2xx), by reporter", |t| t.sent),
+            ("reporter_retries", "Failed attempts scheduled for a retry, by reporter", |t| t.retried),
+            ("reporter_dead_letters", "Reports moved to the dead-letter list, by reporter", |t| t.dead),
+        ];
+        for (name, help, value) in per_target {
+            let rows = targets.iter().map(|t| (vec![("reporter", t.reporter.clone())], value(t)));
+            family(&mut encoder, name, help, rows)?;
+        }
+        let classes = ["2xx", "3xx", "4xx", "5xx", "none"];
+        let rows = targets.iter().flat_map(|t| {
+            classes
+                .iter()
+                .zip(t.attempts_by_class)
+                .map(|(class, n)| (vec![("reporter", t.reporter.clone()), ("status", class.to_string())], n))
+        });
+        family(
+            &mut encoder,
+            "reporter_attempts",
+            "Delivery attempts by reporter and status class (none: no response)",
+            rows,
+        )?;
+        let rows = targets.iter().map(|t| (vec![("reporter", t.reporter.clone())], t.latency_ms_sum));
+        family(
+            &mut encoder,
+            "reporter_delivery_milliseconds",
+            "Sum over delivered reports of enqueue-to-2xx time, in ms (divide by deliveries for the mean)",
+            rows,
+        )?;
+
+        let pipeline = self.pipeline.load();
+        let generators: Vec<(Vec<(&str, String)>, crate::runtime::CallStats)> = pipeline
+            .reporters
+            .iter()
+            .flat_map(|r| {
+                r.slots.iter().map(|s| {
+                    let labels = vec![("reporter", r.name.clone()), ("generator", s.generator.name().to_string())];
+                    (labels, s.generator.call_stats())
+                })
+            })
+            .collect();
+        let per_generator: [(&str, &str, Read<crate::runtime::CallStats>); 3] = [
+            ("generator_calls", "generate calls, by reporter and generator", |c| c.calls),
+            ("generator_call_failures", "generate calls that failed, by reporter and generator", |c| c.failures),
+            ("generator_microseconds", "Time in generate (instantiation included), in µs", |c| c.micros),
+        ];
+        for (name, help, value) in per_generator {
+            let rows = generators.iter().map(|(labels, c)| (labels.clone(), value(c)));
+            family(&mut encoder, name, help, rows)?;
+        }
         Ok(())
     }
 }
@@ -151,6 +207,21 @@ impl Collector for Probes {
 /// Writes `wasmpush_<name>` with its help text and value.
 fn emit(encoder: &mut DescriptorEncoder, name: &str, help: &str, metric: impl EncodeMetric) -> std::fmt::Result {
     metric.encode(encoder.encode_descriptor(&format!("wasmpush_{name}"), help, None, metric.metric_type())?)
+}
+
+/// Writes the counter family `wasmpush_<name>`, one row per label set.
+fn family<'a>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl Iterator<Item = (Vec<(&'a str, String)>, u64)>,
+) -> std::fmt::Result {
+    let name = format!("wasmpush_{name}");
+    let mut metric = encoder.encode_descriptor(&name, help, None, MetricType::Counter)?;
+    for (labels, value) in rows {
+        ConstCounter::new(value).encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
 }
 
 struct App {

@@ -333,6 +333,7 @@ impl Service {
                     dispatch: dispatcher.stats(),
                     delivery: self.delivery.clone(),
                     relay: self.relay.clone(),
+                    pipeline: self.pipeline.clone(),
                     ready: ready.clone(),
                 };
                 Some(AbortOnDrop(tokio::spawn(server.serve(probes))))

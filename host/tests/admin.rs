@@ -85,6 +85,19 @@ async fn metrics_and_health_follow_a_running_service() {
         assert_eq!(metric(&text, name), Some(value), "{name} in\n{text}");
     }
     assert!(text.contains("# HELP wasmpush_deliveries Reports delivered (2xx)"), "{text}");
+    // By reporter and by generator.
+    for (name, value) in [
+        ("wasmpush_reporter_deliveries_total{reporter=\"target\"}", 5.0),
+        ("wasmpush_reporter_dead_letters_total{reporter=\"target\"}", 0.0),
+        ("wasmpush_reporter_attempts_total{reporter=\"target\",status=\"2xx\"}", 5.0),
+        ("wasmpush_reporter_attempts_total{reporter=\"target\",status=\"none\"}", 0.0),
+        ("wasmpush_generator_calls_total{reporter=\"target\",generator=\"buildbot-json\"}", 5.0),
+        ("wasmpush_generator_call_failures_total{reporter=\"target\",generator=\"buildbot-json\"}", 0.0),
+    ] {
+        assert_eq!(metric(&text, name), Some(value), "{name} in\n{text}");
+    }
+    let latency = metric(&text, "wasmpush_reporter_delivery_milliseconds_total{reporter=\"target\"}");
+    assert!(latency.is_some_and(|ms| ms >= 0.0), "{text}");
     let _ = stop_tx.send(());
     run.await.unwrap().unwrap();
     // The listener ends with the run.

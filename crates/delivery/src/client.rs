@@ -45,10 +45,11 @@ pub(crate) fn build_client(t: &ResolvedTarget) -> Result<reqwest::Client, String
 pub(crate) enum Attempt {
     /// 2xx.
     Delivered { status: u16 },
-    /// Connection error, timeout, 408, 429, 5xx.
-    Retry { error: String, retry_after: Option<Duration> },
+    /// Connection error, timeout, 408, 429, 5xx (`status`: none without a
+    /// response).
+    Retry { error: String, retry_after: Option<Duration>, status: Option<u16> },
     /// Anything else (3xx, other 4xx, a request that cannot be built).
-    Permanent { error: String },
+    Permanent { error: String, status: Option<u16> },
 }
 
 fn build_headers(t: &ResolvedTarget, meta: &Meta, body: &[u8]) -> Result<HeaderMap, String> {
@@ -128,11 +129,14 @@ pub(crate) async fn attempt(
 ) -> Attempt {
     let r = &t.redactor;
     let Some(url) = crate::policy::target_url(&t.base_url, meta.path.as_deref()) else {
-        return Attempt::Permanent { error: format!("path {:?} does not stay under server_url", meta.path) };
+        return Attempt::Permanent {
+            error: format!("path {:?} does not stay under server_url", meta.path),
+            status: None,
+        };
     };
     let headers = match build_headers(t, meta, body) {
         Ok(h) => h,
-        Err(e) => return Attempt::Permanent { error: r.redact(&e) },
+        Err(e) => return Attempt::Permanent { error: r.redact(&e), status: None },
     };
     let attempt_no = meta.attempts + 1;
     if t.debug {
@@ -155,7 +159,11 @@ pub(crate) async fn attempt(
                 tracing::info!(target: "wasmpush_delivery::debug", reporter = name, id = %meta.id,
                     attempt = attempt_no, "response: none after {:?}: {error}", started.elapsed());
             }
-            return if builder { Attempt::Permanent { error } } else { Attempt::Retry { error, retry_after: None } };
+            return if builder {
+                Attempt::Permanent { error, status: None }
+            } else {
+                Attempt::Retry { error, retry_after: None, status: None }
+            };
         }
     };
     let status = resp.status();
@@ -177,7 +185,7 @@ pub(crate) async fn attempt(
     let describe = || format!("HTTP {}: {}", status.as_u16(), r.redact_body(&body_text, ERROR_BODY_LIMIT));
     match classify_status(status.as_u16()) {
         StatusClass::Success => Attempt::Delivered { status: status.as_u16() },
-        StatusClass::Retry => Attempt::Retry { error: describe(), retry_after },
-        StatusClass::Permanent => Attempt::Permanent { error: describe() },
+        StatusClass::Retry => Attempt::Retry { error: describe(), retry_after, status: Some(status.as_u16()) },
+        StatusClass::Permanent => Attempt::Permanent { error: describe(), status: Some(status.as_u16()) },
     }
 }

@@ -69,6 +69,6 @@ mod writer;
 pub use config::{AuthConfig, ConfigError, DurationValue, HeaderValueConfig, SecretHeader, TargetConfig};
 pub use outbox::{Entry, EntryState, OutboxError, Selector};
 pub use policy::{PolicyError, PolicyRule, check_report};
-pub use push::{Admitting, Delivery, DeliveryError, Outgoing, Stats};
+pub use push::{Admitting, Delivery, DeliveryError, Outgoing, Stats, TargetStats};
 pub use resolve::ResolvedTarget;
 pub use secrets::{Redactor, Secret};

@@ -94,6 +94,26 @@ pub struct Stats {
     pub pending: u64,
 }
 
+/// One reporter's counters (see [`Delivery::target_stats`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetStats {
+    /// Reporter name.
+    pub reporter: String,
+    /// Reports delivered (2xx).
+    pub sent: u64,
+    /// Failed attempts scheduled for a retry.
+    pub retried: u64,
+    /// Reports moved to the dead-letter list.
+    pub dead: u64,
+    /// Attempts by outcome: 2xx, 3xx, 4xx, 5xx, no response (connection
+    /// error or timeout).
+    pub attempts_by_class: [u64; 5],
+    /// Sum over delivered reports of the time from enqueue to the 2xx, ms.
+    pub latency_ms_sum: u64,
+    /// The last failed attempt's error (redacted).
+    pub last_error: Option<String>,
+}
+
 /// The push service. See the crate docs for the guarantees.
 pub struct Delivery {
     shared: Arc<Shared>,
@@ -155,7 +175,14 @@ impl Delivery {
             let client = crate::client::build_client(&target)
                 .map_err(|message| DeliveryError::Client { target: name.clone(), message })?;
             let permits = Semaphore::new(target.concurrency);
-            let runner = Runner { name: name.clone(), target, client, permits, queues: Mutex::default() };
+            let runner = Runner {
+                stats: Default::default(),
+                name: name.clone(),
+                target,
+                client,
+                permits,
+                queues: Mutex::default(),
+            };
             if runners.insert(name.clone(), Arc::new(runner)).is_some() {
                 return Err(DeliveryError::DuplicateTarget(name));
             }
@@ -345,6 +372,29 @@ impl Delivery {
             dead: c.dead.load(Ordering::Relaxed),
             pending: c.pending.load(Ordering::Relaxed),
         }
+    }
+
+    /// Per-reporter counters since this instance opened, by reporter name.
+    pub fn target_stats(&self) -> Vec<TargetStats> {
+        let mut all: Vec<TargetStats> = self
+            .shared
+            .runners
+            .values()
+            .map(|r| {
+                let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+                TargetStats {
+                    reporter: r.name.clone(),
+                    sent: l(&r.stats.sent),
+                    retried: l(&r.stats.retried),
+                    dead: l(&r.stats.dead),
+                    attempts_by_class: std::array::from_fn(|i| l(&r.stats.by_class[i])),
+                    latency_ms_sum: l(&r.stats.latency_ms_sum),
+                    last_error: r.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+                }
+            })
+            .collect();
+        all.sort_by(|a, b| a.reporter.cmp(&b.reporter));
+        all
     }
 
     /// The outbox content (pending and dead), FIFO order. Status changes are

@@ -47,8 +47,22 @@ pub(crate) struct Shared {
     pub handle: tokio::runtime::Handle,
 }
 
+/// What happened to one target's reports (see [`crate::TargetStats`]).
+#[derive(Default)]
+pub(crate) struct TargetCounters {
+    pub sent: AtomicU64,
+    pub retried: AtomicU64,
+    pub dead: AtomicU64,
+    /// Attempts by status class: 2xx, 3xx, 4xx, 5xx, none (no response).
+    pub by_class: [AtomicU64; 5],
+    /// Sum of delivered reports' time from enqueue to 2xx, in ms.
+    pub latency_ms_sum: AtomicU64,
+    pub last_error: Mutex<Option<String>>,
+}
+
 /// One target: its resolved options, HTTP client and key queues.
 pub(crate) struct Runner {
+    pub stats: TargetCounters,
     pub name: String,
     pub target: ResolvedTarget,
     pub client: reqwest::Client,
@@ -213,16 +227,27 @@ async fn deliver(
             }
         };
         meta.attempts += 1;
+        let class = match &outcome {
+            Attempt::Delivered { status } => usize::from(status / 100).clamp(2, 5) - 2,
+            Attempt::Retry { status: Some(s), .. } | Attempt::Permanent { status: Some(s), .. } => {
+                usize::from(s / 100).clamp(2, 5) - 2
+            }
+            _ => 4,
+        };
+        runner.stats.by_class[class].fetch_add(1, Ordering::Relaxed);
         let (error, retry_after) = match outcome {
             Attempt::Delivered { status } => {
+                runner.stats.sent.fetch_add(1, Ordering::Relaxed);
+                let waited = now_ms().saturating_sub(meta.enqueued_at_ms);
+                runner.stats.latency_ms_sum.fetch_add(waited, Ordering::Relaxed);
                 tracing::debug!(reporter = %runner.name, id = %meta.id, status, attempts = meta.attempts, "report delivered");
                 let _ = shared.writer.send(Op::Remove { seq, index_key: meta.index_key() });
                 c.sent.fetch_add(1, Ordering::Relaxed);
                 c.pending.fetch_sub(1, Ordering::Relaxed);
                 return true;
             }
-            Attempt::Retry { error, retry_after } => (error, retry_after),
-            Attempt::Permanent { error } => {
+            Attempt::Retry { error, retry_after, .. } => (error, retry_after),
+            Attempt::Permanent { error, .. } => {
                 bury(shared, runner, seq, meta, format!("not retryable: {error}"));
                 return true;
             }
@@ -232,9 +257,11 @@ async fn deliver(
                 tracing::warn!(reporter = %runner.name, id = %meta.id, attempt = meta.attempts, %error,
                     "delivery failed; retrying in {delay:?}");
                 meta.next_attempt_at_ms = now_ms().saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+                *runner.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
                 meta.last_error = Some(error);
                 let _ = shared.writer.send(Op::Update { seq, meta: Box::new(meta.clone()) });
                 c.retried.fetch_add(1, Ordering::Relaxed);
+                runner.stats.retried.fetch_add(1, Ordering::Relaxed);
             }
             None => {
                 bury(shared, runner, seq, meta, format!("gave up after {} attempts: {error}", meta.attempts));
@@ -249,6 +276,8 @@ fn bury(shared: &Shared, runner: &Runner, seq: u64, meta: &mut Meta, error: Stri
     tracing::error!(reporter = %runner.name, id = %meta.id, generator = %meta.generator,
         attempts = meta.attempts, %error, "report moved to the dead-letter list");
     meta.state = EntryState::Dead;
+    runner.stats.dead.fetch_add(1, Ordering::Relaxed);
+    *runner.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
     meta.last_error = Some(error);
     let _ = shared.writer.send(Op::Update { seq, meta: Box::new(meta.clone()) });
     shared.counters.dead.fetch_add(1, Ordering::Relaxed);

@@ -31,7 +31,7 @@ use sandbox::State;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use wasmpush_sources::EventKind;
 /// Payload parts a generator needs (the WIT `needs` record; `kinds` are its events).
@@ -198,6 +198,7 @@ impl Runtime {
             },
             limits,
             pre,
+            calls: CallCounters::default(),
         };
         let label = if generator.name.is_empty() { path.display().to_string() } else { generator.name.clone() };
         generator.name = label;
@@ -278,9 +279,36 @@ pub struct Generator {
     info: Info,
     limits: Limits,
     pre: bindings::GeneratorPre<State>,
+    calls: CallCounters,
+}
+
+/// What a generator's `generate` calls did since it was loaded (for
+/// metrics).
+#[derive(Debug, Default)]
+struct CallCounters {
+    calls: AtomicU64,
+    failures: AtomicU64,
+    micros: AtomicU64,
+}
+
+/// A snapshot of a generator's [`Generator::generate`] calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallStats {
+    /// Calls made.
+    pub calls: u64,
+    /// Calls that failed (time, memory, trap, guest error, limits).
+    pub failures: u64,
+    /// Time spent in them, in µs (instantiation included).
+    pub micros: u64,
 }
 
 impl Generator {
+    /// Counts of its `generate` calls since it was loaded.
+    pub fn call_stats(&self) -> CallStats {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        CallStats { calls: l(&self.calls.calls), failures: l(&self.calls.failures), micros: l(&self.calls.micros) }
+    }
+
     /// The name used in logs and errors (configured, else the generator's own).
     pub fn name(&self) -> &str {
         &self.name
@@ -378,6 +406,21 @@ impl Generator {
     /// JSON text of the payload; `settings` the generator's configured
     /// key/values. `Ok(None)` means "nothing to report".
     pub fn generate(
+        &self,
+        kind: EventKind,
+        payload: &str,
+        settings: &[(String, String)],
+    ) -> Result<Option<Report>, GenerateError> {
+        let started = std::time::Instant::now();
+        let result = self.generate_once(kind, payload, settings);
+        let c = &self.calls;
+        c.calls.fetch_add(1, Ordering::Relaxed);
+        c.failures.fetch_add(u64::from(result.is_err()), Ordering::Relaxed);
+        c.micros.fetch_add(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        result
+    }
+
+    fn generate_once(
         &self,
         kind: EventKind,
         payload: &str,

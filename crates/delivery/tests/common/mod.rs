@@ -266,15 +266,17 @@ pub fn report(target: &str, id: &str, key: &str, body: &str) -> Outgoing {
     }
 }
 
-/// Parses a reporter table the way the host will: flattened next to host keys.
-#[derive(serde::Deserialize)]
+/// A reporter table as the host reads it: its own keys (`name`,
+/// `generator`) taken out, the rest a [`TargetConfig`].
 pub struct HostReporter {
     pub name: String,
     pub generator: String,
-    #[serde(flatten)]
     pub push: TargetConfig,
 }
 
 pub fn parse_reporter(toml_text: &str) -> Result<HostReporter, toml::de::Error> {
-    toml::from_str(toml_text)
+    let mut table: toml::Table = toml::from_str(toml_text)?;
+    let mut take = |key: &str| table.remove(key).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let (name, generator) = (take("name"), take("generator"));
+    Ok(HostReporter { name, generator, push: toml::Value::Table(table).try_into()? })
 }

@@ -14,8 +14,8 @@ use support::{Harness, LogBuf, path_str};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use wasmpush_sources::EventKind;
 use wasmpush_sources::buildbot::{self, BuildbotConfig, Needs, Status};
-use wasmpush_sources::{EventKind, SourceEvent};
 
 #[derive(Clone, Copy, Debug)]
 enum Fault {
@@ -148,7 +148,7 @@ async fn rest_errors_garbage_and_timeouts_are_retried_not_dropped() {
         got.push(ev);
     }
     eprintln!("[timing] faulty run: {:.1}s", t.elapsed().as_secs_f64());
-    let ids: Vec<String> = got.iter().map(SourceEvent::event_id).collect();
+    let ids: Vec<String> = got.iter().map(support::short_id).collect();
     assert_eq!(
         ids,
         [

@@ -31,8 +31,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::Instrument;
+use wasmpush_sources::EventSender;
 use wasmpush_sources::buildbot::{self, BuildbotConfig, Needs, Status};
-use wasmpush_sources::{EventSender, SourceEvent};
 
 // ------------------------------------------------------------------ logs
 
@@ -304,7 +304,7 @@ fn spawn_source(
 }
 
 fn event_ids(events: &Events) -> Vec<String> {
-    events.lock().unwrap().iter().map(SourceEvent::event_id).collect()
+    events.lock().unwrap().iter().map(support::short_id).collect()
 }
 
 async fn wait_events(events: &Events, want: &BTreeSet<String>, secs: u64, what: &str) {

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use wasmpush_guest::python_json;
 use wasmpush_sources::buildbot::{self, BuildbotConfig, LogContents, Needs, Status, payload_for};
 use wasmpush_sources::relay::{RelayConfig, RelayServer};
-use wasmpush_sources::{EventKind, EventSender, SourceEvent};
+use wasmpush_sources::{EventKind, EventSender};
 
 fn config(url: &str, state: &std::path::Path, extra: serde_json::Value) -> BuildbotConfig {
     let mut v = serde_json::json!({
@@ -51,7 +51,7 @@ fn spawn_source(
 async fn wait_events(events: &Events, want: &BTreeSet<String>) {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let got: BTreeSet<String> = events.lock().unwrap().iter().map(SourceEvent::event_id).collect();
+        let got: BTreeSet<String> = events.lock().unwrap().iter().map(support::short_id).collect();
         if want.is_subset(&got) {
             return;
         }
@@ -63,7 +63,7 @@ async fn wait_events(events: &Events, want: &BTreeSet<String>) {
 fn assert_exactly_once(events: &Events, want: &BTreeSet<String>) {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for e in events.lock().unwrap().iter() {
-        *counts.entry(e.event_id()).or_default() += 1;
+        *counts.entry(support::short_id(e)).or_default() += 1;
     }
     let doubled: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
     assert!(doubled.is_empty(), "events reported more than once: {doubled:?}");
@@ -153,7 +153,7 @@ async fn payloads_match_buildbots_default_httpstatuspush() {
         let pushed: Value = serde_json::from_str(body).unwrap();
         let kind = if pushed["complete"] == true { EventKind::BuildFinished } else { EventKind::BuildNew };
         let id = format!("{kind}:{}", pushed["buildid"]);
-        let ev = evs.iter().find(|e| e.event_id() == id).unwrap_or_else(|| panic!("no event {id}"));
+        let ev = evs.iter().find(|e| support::short_id(e) == id).unwrap_or_else(|| panic!("no event {id}"));
         let ours = payload_for(&ev.payload, &Needs::default());
         compared += 1;
         if python_json(&ours) == body {
@@ -177,14 +177,21 @@ async fn payloads_match_buildbots_default_httpstatuspush() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let rel = relayed.lock().unwrap().clone();
-    let ids: BTreeSet<String> = rel.iter().map(SourceEvent::event_id).collect();
+    let ids: BTreeSet<String> = rel.iter().map(support::short_id).collect();
     assert_eq!((rel.len(), ids.len()), (12, 12), "relay events: {ids:?}");
+    // Through the relay or from the master, an event has the same full id,
+    // master included (`build-new:3@http://127.0.0.1:…`): the same webhook-id.
+    for ev in &rel {
+        let id = ev.event_id();
+        assert!(id.contains("@http://"), "the master is part of the id: {id}");
+        assert!(evs.iter().any(|e| e.event_id() == id), "the master source has no event {id}");
+    }
     let mut relay_exact = 0;
     for cap in h.captures() {
         let pushed: Value = serde_json::from_str(cap["body"].as_str().unwrap()).unwrap();
         let kind = if pushed["complete"] == true { EventKind::BuildFinished } else { EventKind::BuildNew };
         let id = format!("{kind}:{}", pushed["buildid"]);
-        let ev = rel.iter().find(|e| e.event_id() == id).unwrap_or_else(|| panic!("relay: no event {id}"));
+        let ev = rel.iter().find(|e| support::short_id(e) == id).unwrap_or_else(|| panic!("relay: no event {id}"));
         relay_exact += usize::from(python_json(&ev.payload) == cap["body"].as_str().unwrap());
         // Two reporters fetch at their own moment: only the racy fields may differ.
         assert_eq!(python_json(&without_racy(&ev.payload)), python_json(&without_racy(&pushed)), "relay {id}");
@@ -251,7 +258,7 @@ async fn cut_connections_and_a_restart_miss_nothing_and_double_nothing() {
     assert_exactly_once(&events, &want);
     eprintln!("{} events exactly once ({before_restart} before the restart)", want.len());
     // Each build's new precedes its finished.
-    let order: Vec<String> = events.lock().unwrap().iter().map(SourceEvent::event_id).collect();
+    let order: Vec<String> = events.lock().unwrap().iter().map(support::short_id).collect();
     for b in run["builds"].as_array().unwrap() {
         let pos = |k: &str| order.iter().position(|x| *x == format!("{k}:{}", b["buildid"])).unwrap();
         assert!(pos("build-new") < pos("build-finished"), "build {} finished before new: {order:?}", b["buildid"]);

@@ -220,6 +220,13 @@ pub async fn wait_following(st: &mut tokio::sync::watch::Receiver<wasmpush_sourc
         .unwrap();
 }
 
+/// An event's id without its master (`build-finished:12`): the tests name
+/// builds by number. The master part is checked where it matters (the
+/// relay and the Buildbot source must agree on it).
+pub fn short_id(e: &wasmpush_sources::SourceEvent) -> String {
+    e.event_id().split('@').next().unwrap_or_default().to_string()
+}
+
 /// Every (event kind, id) a `run-builds` result must produce: new +
 /// finished per build, complete per buildset.
 pub fn expected(run: &Value) -> std::collections::BTreeSet<String> {

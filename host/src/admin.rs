@@ -145,6 +145,13 @@ impl Collector for Probes {
             ConstCounter::new(l(&self.relay.refused)),
         )?;
         emit(&mut encoder, "outbox_pending", "Reports waiting in the outbox", ConstGauge::new(out.pending as i64))?;
+        let held = l(&self.relay.body_kib_held) as i64;
+        emit(
+            &mut encoder,
+            "relay_body_kib_in_memory",
+            "Relay request bodies held in memory (KiB of body_budget)",
+            ConstGauge::new(held),
+        )?;
         let ready = i64::from(self.is_ready().is_ok());
         emit(&mut encoder, "ready", "1 when sources run and the outbox is writable", ConstGauge::new(ready))?;
 

@@ -81,6 +81,7 @@ async fn metrics_and_health_follow_a_running_service() {
         ("wasmpush_generator_failures_total", 0.0),
         ("wasmpush_outbox_pending", 0.0),
         ("wasmpush_ready", 1.0),
+        ("wasmpush_relay_body_kib_in_memory", 0.0),
     ] {
         assert_eq!(metric(&text, name), Some(value), "{name} in\n{text}");
     }

@@ -327,10 +327,11 @@ async fn bodies_in_flight_stay_within_the_memory_budget() {
     let body = captured_bodies().into_iter().map(|(_, b)| b).find(|b| b.len() > 3000).expect("a body over 3 KB");
     let cfg: RelayConfig = serde_json::from_value(serde_json::json!({
         "listen": "127.0.0.1:0", "auth": {"type": "none"},
-        "body_budget": format!("{}", body.len() + 1024), "body_timeout": "3s",
+        "body_budget": format!("{}", body.len() + 1024), "body_timeout": "5s",
     }))
     .unwrap();
-    let server = RelayServer::bind(&cfg).await.unwrap();
+    let counters = std::sync::Arc::new(wasmpush_sources::relay::RelayCounters::default());
+    let server = RelayServer::bind(&cfg).await.unwrap().counting_into(counters.clone());
     let addr = server.local_addr();
     let (tx, mut rx) = wasmpush_sources::acknowledge_all(16);
     let task = tokio::spawn(async move { server.serve(tx).await.unwrap() });
@@ -343,7 +344,13 @@ async fn bodies_in_flight_stay_within_the_memory_budget() {
     );
     staller.write_all(head.as_bytes()).await.unwrap();
     staller.write_all(&body.as_bytes()[..100]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Until the staller holds its share of the budget.
+    let share = (body.len() as u64).div_ceil(1024);
+    let t = std::time::Instant::now();
+    while counters.body_kib_held.load(std::sync::atomic::Ordering::Relaxed) < share {
+        assert!(t.elapsed() < Duration::from_secs(30), "the staller never took its share");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     let url = format!("http://{addr}/buildbot");
     let small = post(&client(), &url, Some("application/json"), None, r#"{"buildid": 5}"#).await;
@@ -353,6 +360,8 @@ async fn bodies_in_flight_stay_within_the_memory_budget() {
         let (url, body) = (url.clone(), body.clone());
         async move { post(&client(), &url, Some("application/json"), None, body).await }
     });
+    // The staller is cut 5 s after it took its share; well before that, the
+    // large body is still waiting.
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(!large.is_finished(), "a large body waits while the staller holds the budget");
     let mut answer = String::new();

@@ -300,6 +300,22 @@ pub struct RelayCounters {
     pub unavailable: AtomicU64,
     /// POSTs answered another 4xx (bad input, credential, size).
     pub refused: AtomicU64,
+    /// Request bodies held in memory now, in KiB of `body_budget`.
+    pub body_kib_held: AtomicU64,
+}
+
+/// One request's share of `body_budget`, counted in
+/// [`RelayCounters::body_kib_held`] while it is held.
+struct Room<'a> {
+    _permit: tokio::sync::SemaphorePermit<'a>,
+    kib: u64,
+    counters: &'a RelayCounters,
+}
+
+impl Drop for Room<'_> {
+    fn drop(&mut self) {
+        self.counters.body_kib_held.fetch_sub(self.kib, Ordering::Relaxed);
+    }
 }
 
 struct Shared {
@@ -489,10 +505,12 @@ async fn accept(s: &Shared, method: Method, uri: &Uri, headers: &HeaderMap, body
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let kib = u32::try_from(declared.unwrap_or(s.max_body).div_ceil(1024).max(1)).unwrap_or(u32::MAX);
     let kib = kib.min(u32::try_from(s.bodies_capacity).unwrap_or(u32::MAX));
-    let _room = tokio::time::timeout(s.body_timeout, s.bodies.acquire_many(kib))
+    let permit = tokio::time::timeout(s.body_timeout, s.bodies.acquire_many(kib))
         .await
         .map_err(|_| Rejection::new(503, "too many request bodies in memory (body_budget); retry later"))?
         .expect("the semaphore is never closed");
+    s.counters.body_kib_held.fetch_add(u64::from(kib), Ordering::Relaxed);
+    let _room = Room { _permit: permit, kib: u64::from(kib), counters: &s.counters };
     let limit = usize::try_from(s.max_body).unwrap_or(usize::MAX);
     let read = tokio::time::timeout(s.body_timeout, axum::body::to_bytes(body, limit));
     let bytes =

@@ -1,0 +1,135 @@
+//! `/metrics`: the live counters of a run in Prometheus text format,
+//! read at scrape time from what the data path keeps anyway (nothing is
+//! counted twice).
+
+use super::Probes;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+impl Collector for Probes {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let d = &self.dispatch;
+        let out = self.delivery.stats();
+        let counters: [(&str, &str, u64); 11] = [
+            ("events", "Events taken from the sources and generated", l(&d.events)),
+            ("reports_generated", "Reports produced by generators", l(&d.reports)),
+            ("generator_failures", "Generator calls that failed (time, memory, trap, error)", l(&d.generator_failures)),
+            ("reports_refused", "Reports refused by the request policy (never sent)", l(&d.refused)),
+            ("enqueue_failures", "Reports that could not be stored in the outbox", l(&d.enqueue_failures)),
+            ("reports_enqueued", "Reports stored in the outbox", out.enqueued),
+            ("reports_duplicate", "Reports already in the outbox (same webhook-id)", out.duplicates),
+            ("deliveries", "Reports delivered (2xx)", out.sent),
+            ("delivery_retries", "Failed attempts scheduled for a retry", out.retried),
+            ("dead_letters", "Reports moved to the dead-letter list", out.dead),
+            (
+                "relay_unavailable",
+                "Relay POSTs answered 503 (not stored; Buildbot drops them)",
+                l(&self.relay.unavailable),
+            ),
+        ];
+        for (name, help, value) in counters {
+            emit(&mut encoder, name, help, ConstCounter::new(value))?;
+        }
+        emit(
+            &mut encoder,
+            "relay_accepted",
+            "Relay POSTs answered 200 (stored)",
+            ConstCounter::new(l(&self.relay.accepted)),
+        )?;
+        emit(
+            &mut encoder,
+            "relay_refused",
+            "Relay POSTs refused with a 4xx",
+            ConstCounter::new(l(&self.relay.refused)),
+        )?;
+        emit(&mut encoder, "outbox_pending", "Reports waiting in the outbox", ConstGauge::new(out.pending as i64))?;
+        let held = l(&self.relay.body_kib_held) as i64;
+        emit(
+            &mut encoder,
+            "relay_body_kib_in_memory",
+            "Relay request bodies held in memory (KiB of body_budget)",
+            ConstGauge::new(held),
+        )?;
+        let ready = i64::from(self.is_ready().is_ok());
+        emit(&mut encoder, "ready", "1 when sources run and the outbox is writable", ConstGauge::new(ready))?;
+
+        let targets = self.delivery.target_stats();
+        type Read<T> = fn(&T) -> u64;
+        let per_target: [(&str, &str, Read<wasmpush_delivery::TargetStats>); 3] = [
+            ("reporter_deliveries", "Reports delivered (2xx), by reporter", |t| t.sent),
+            ("reporter_retries", "Failed attempts scheduled for a retry, by reporter", |t| t.retried),
+            ("reporter_dead_letters", "Reports moved to the dead-letter list, by reporter", |t| t.dead),
+        ];
+        for (name, help, value) in per_target {
+            let rows = targets.iter().map(|t| (vec![("reporter", t.reporter.clone())], value(t)));
+            family(&mut encoder, name, help, rows)?;
+        }
+        let classes = ["2xx", "3xx", "4xx", "5xx", "none"];
+        let rows = targets.iter().flat_map(|t| {
+            classes
+                .iter()
+                .zip(t.attempts_by_class)
+                .map(|(class, n)| (vec![("reporter", t.reporter.clone()), ("status", class.to_string())], n))
+        });
+        family(
+            &mut encoder,
+            "reporter_attempts",
+            "Delivery attempts by reporter and status class (none: no response)",
+            rows,
+        )?;
+        let rows = targets.iter().map(|t| (vec![("reporter", t.reporter.clone())], t.latency_ms_sum));
+        family(
+            &mut encoder,
+            "reporter_delivery_milliseconds",
+            "Sum over delivered reports of enqueue-to-2xx time, in ms (divide by deliveries for the mean)",
+            rows,
+        )?;
+
+        let pipeline = self.pipeline.load();
+        let generators: Vec<(Vec<(&str, String)>, crate::runtime::CallStats)> = pipeline
+            .reporters
+            .iter()
+            .flat_map(|r| {
+                r.slots.iter().map(|s| {
+                    let labels = vec![("reporter", r.name.clone()), ("generator", s.generator.name().to_string())];
+                    (labels, s.generator.call_stats())
+                })
+            })
+            .collect();
+        let per_generator: [(&str, &str, Read<crate::runtime::CallStats>); 3] = [
+            ("generator_calls", "generate calls, by reporter and generator", |c| c.calls),
+            ("generator_call_failures", "generate calls that failed, by reporter and generator", |c| c.failures),
+            ("generator_microseconds", "Time in generate (instantiation included), in µs", |c| c.micros),
+        ];
+        for (name, help, value) in per_generator {
+            let rows = generators.iter().map(|(labels, c)| (labels.clone(), value(c)));
+            family(&mut encoder, name, help, rows)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `wasmpush_<name>` with its help text and value.
+fn emit(encoder: &mut DescriptorEncoder, name: &str, help: &str, metric: impl EncodeMetric) -> std::fmt::Result {
+    metric.encode(encoder.encode_descriptor(&format!("wasmpush_{name}"), help, None, metric.metric_type())?)
+}
+
+/// Writes the counter family `wasmpush_<name>`, one row per label set.
+fn family<'a>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl Iterator<Item = (Vec<(&'a str, String)>, u64)>,
+) -> std::fmt::Result {
+    let name = format!("wasmpush_{name}");
+    let mut metric = encoder.encode_descriptor(&name, help, None, MetricType::Counter)?;
+    for (labels, value) in rows {
+        ConstCounter::new(value).encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
+}

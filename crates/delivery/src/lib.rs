@@ -53,6 +53,7 @@
 
 #![warn(missing_docs)]
 
+pub mod activity;
 mod client;
 pub mod config;
 pub mod faults;
@@ -66,8 +67,9 @@ pub mod webhook;
 mod worker;
 mod writer;
 
+pub use activity::{Attempted, Outcome};
 pub use config::{AuthConfig, ConfigError, DurationValue, HeaderValueConfig, SecretHeader, TargetConfig};
-pub use outbox::{Entry, EntryState, OutboxError, Selector};
+pub use outbox::{Detail, Entry, EntryState, OutboxError, Selector};
 pub use policy::{PolicyError, PolicyRule, check_report};
 pub use push::{Admitting, Delivery, DeliveryError, Outgoing, Stats, TargetStats};
 pub use resolve::ResolvedTarget;

@@ -187,6 +187,51 @@ impl std::fmt::Display for Entry {
     }
 }
 
+/// One entry with what would be sent: shown by the admin API. The body is
+/// what the generator produced; the host adds credentials only at send
+/// time, so no secret is stored here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detail {
+    /// The entry as `list` shows it.
+    pub entry: Entry,
+    /// The body's content type.
+    pub content_type: String,
+    /// The generator's headers (credentials are added at send time).
+    pub headers: Vec<(String, String)>,
+    /// The path below the reporter's URL, if the generator set one.
+    pub path: Option<String>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+/// Every entry with this `webhook-id` (one per reporter at most), with its body.
+pub(crate) fn find(db: &Database, id: &str) -> Result<Vec<Detail>, OutboxError> {
+    let mut out = Vec::new();
+    for (seq, m) in load_all(db)?.into_iter().filter(|(_, m)| m.id == id) {
+        if let Some(body) = load_body(db, seq)? {
+            let entry = Entry::from_meta(seq, &m);
+            out.push(Detail { entry, content_type: m.content_type, headers: m.headers, path: m.path, body });
+        }
+    }
+    Ok(out)
+}
+
+/// When the oldest pending entry was enqueued (FIFO order: the first
+/// pending row), `None` when nothing is pending.
+pub(crate) fn oldest_pending(db: &Database) -> Result<Option<SystemTime>, OutboxError> {
+    let txn = db.begin_read().map_err(storage)?;
+    let table = txn.open_table(ENTRIES).map_err(storage)?;
+    for row in table.iter().map_err(storage)? {
+        let (k, v) = row.map_err(storage)?;
+        if let Ok(m) = Meta::decode(k.value(), v.value())
+            && m.state == EntryState::Pending
+        {
+            return Ok(Some(ms_to_time(m.enqueued_at_ms)));
+        }
+    }
+    Ok(None)
+}
+
 /// Which entries an admin action applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {

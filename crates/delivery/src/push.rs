@@ -95,7 +95,7 @@ pub struct Stats {
 }
 
 /// One reporter's counters (see [`Delivery::target_stats`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TargetStats {
     /// Reporter name.
     pub reporter: String,
@@ -110,6 +110,8 @@ pub struct TargetStats {
     pub attempts_by_class: [u64; 5],
     /// Sum over delivered reports of the time from enqueue to the 2xx, ms.
     pub latency_ms_sum: u64,
+    /// Enqueue → 2xx of delivered reports, by bucket.
+    pub latency: wasmpush_model::histogram::Snapshot,
     /// The last failed attempt's error (redacted).
     pub last_error: Option<String>,
 }
@@ -213,6 +215,7 @@ impl Delivery {
             shutdown: watch::channel(false).0,
             runners,
             handle: tokio::runtime::Handle::current(),
+            recent: Default::default(),
         });
         let _ = slot.set(Arc::downgrade(&shared));
 
@@ -389,6 +392,7 @@ impl Delivery {
                     dead: l(&r.stats.dead),
                     attempts_by_class: std::array::from_fn(|i| l(&r.stats.by_class[i])),
                     latency_ms_sum: l(&r.stats.latency_ms_sum),
+                    latency: r.stats.latency.snapshot(),
                     last_error: r.stats.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
                 }
             })
@@ -402,6 +406,23 @@ impl Delivery {
     /// later.
     pub fn entries(&self) -> Result<Vec<Entry>, DeliveryError> {
         Ok(outbox::load_all(&self.shared.db)?.iter().map(|(s, m)| Entry::from_meta(*s, m)).collect())
+    }
+
+    /// The last finished attempts (at most [`crate::activity::RECENT`]),
+    /// newest first.
+    pub fn recent(&self) -> Vec<crate::Attempted> {
+        self.shared.recent.newest_first()
+    }
+
+    /// Every entry with this `webhook-id`, with its body (admin API).
+    pub fn show(&self, id: &str) -> Result<Vec<outbox::Detail>, DeliveryError> {
+        Ok(outbox::find(&self.shared.db, id)?)
+    }
+
+    /// When the oldest pending report was enqueued; `None` when nothing is
+    /// pending. Reads the outbox (a scrape-time probe, not for the data path).
+    pub fn oldest_pending(&self) -> Result<Option<std::time::SystemTime>, DeliveryError> {
+        Ok(outbox::oldest_pending(&self.shared.db)?)
     }
 
     /// Running-instance `outbox retry`: selected **dead** entries become

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use redb::Database;
 use tokio::sync::{Semaphore, watch};
+use wasmpush_model::histogram::{Histogram, LATENCY_BOUNDS};
 
+use crate::activity::{Attempted, Outcome, Recent};
 use crate::client::{Attempt, attempt};
 use crate::outbox::{EntryState, Meta, load_body, load_meta, now_ms};
 use crate::resolve::ResolvedTarget;
@@ -45,10 +47,11 @@ pub(crate) struct Shared {
     pub shutdown: watch::Sender<bool>,
     pub runners: HashMap<String, Arc<Runner>>,
     pub handle: tokio::runtime::Handle,
+    /// The last finished attempts, for the status page.
+    pub recent: Recent,
 }
 
 /// What happened to one target's reports (see [`crate::TargetStats`]).
-#[derive(Default)]
 pub(crate) struct TargetCounters {
     pub sent: AtomicU64,
     pub retried: AtomicU64,
@@ -57,7 +60,23 @@ pub(crate) struct TargetCounters {
     pub by_class: [AtomicU64; 5],
     /// Sum of delivered reports' time from enqueue to 2xx, in ms.
     pub latency_ms_sum: AtomicU64,
+    /// Enqueue → 2xx of delivered reports.
+    pub latency: Histogram,
     pub last_error: Mutex<Option<String>>,
+}
+
+impl Default for TargetCounters {
+    fn default() -> TargetCounters {
+        TargetCounters {
+            sent: AtomicU64::default(),
+            retried: AtomicU64::default(),
+            dead: AtomicU64::default(),
+            by_class: Default::default(),
+            latency_ms_sum: AtomicU64::default(),
+            latency: Histogram::new(LATENCY_BOUNDS),
+            last_error: Mutex::default(),
+        }
+    }
 }
 
 /// One target: its resolved options, HTTP client and key queues.
@@ -235,11 +254,29 @@ async fn deliver(
             _ => 4,
         };
         runner.stats.by_class[class].fetch_add(1, Ordering::Relaxed);
+        let status = match &outcome {
+            Attempt::Delivered { status } => Some(*status),
+            Attempt::Retry { status, .. } | Attempt::Permanent { status, .. } => *status,
+        };
+        let record = |outcome: Outcome| {
+            shared.recent.record(Attempted {
+                at: std::time::SystemTime::now(),
+                reporter: runner.name.clone(),
+                id: meta.id.clone(),
+                ordering_key: meta.ordering_key.clone(),
+                generator: meta.generator.clone(),
+                status,
+                latency: Duration::from_millis(now_ms().saturating_sub(meta.enqueued_at_ms)),
+                outcome,
+            })
+        };
         let (error, retry_after) = match outcome {
             Attempt::Delivered { status } => {
                 runner.stats.sent.fetch_add(1, Ordering::Relaxed);
                 let waited = now_ms().saturating_sub(meta.enqueued_at_ms);
                 runner.stats.latency_ms_sum.fetch_add(waited, Ordering::Relaxed);
+                runner.stats.latency.observe(Duration::from_millis(waited));
+                record(Outcome::Delivered);
                 tracing::debug!(reporter = %runner.name, id = %meta.id, status, attempts = meta.attempts, "report delivered");
                 let _ = shared.writer.send(Op::Remove { seq, index_key: meta.index_key() });
                 c.sent.fetch_add(1, Ordering::Relaxed);
@@ -248,12 +285,14 @@ async fn deliver(
             }
             Attempt::Retry { error, retry_after, .. } => (error, retry_after),
             Attempt::Permanent { error, .. } => {
+                record(Outcome::Dead);
                 bury(shared, runner, seq, meta, format!("not retryable: {error}"));
                 return true;
             }
         };
         match runner.target.retry.next_delay(meta.attempts, retry_after) {
             Some(delay) => {
+                record(Outcome::Retry);
                 tracing::warn!(reporter = %runner.name, id = %meta.id, attempt = meta.attempts, %error,
                     "delivery failed; retrying in {delay:?}");
                 meta.next_attempt_at_ms = now_ms().saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
@@ -264,6 +303,7 @@ async fn deliver(
                 runner.stats.retried.fetch_add(1, Ordering::Relaxed);
             }
             None => {
+                record(Outcome::Dead);
                 bury(shared, runner, seq, meta, format!("gave up after {} attempts: {error}", meta.attempts));
                 return true;
             }

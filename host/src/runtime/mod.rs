@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+use wasmpush_model::histogram::{CALL_BOUNDS, Histogram, Snapshot};
 use wasmpush_sources::EventKind;
 /// Payload parts a generator needs (the WIT `needs` record; `kinds` are its events).
 pub use wasmpush_sources::buildbot::{LogContents, Needs};
@@ -284,15 +285,31 @@ pub struct Generator {
 
 /// What a generator's `generate` calls did since it was loaded (for
 /// metrics).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct CallCounters {
     calls: AtomicU64,
     failures: AtomicU64,
     micros: AtomicU64,
+    /// Time per call, by bucket.
+    time: Histogram,
+    /// The last failure, as the user sees it (names the generator).
+    last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl Default for CallCounters {
+    fn default() -> CallCounters {
+        CallCounters {
+            calls: AtomicU64::default(),
+            failures: AtomicU64::default(),
+            micros: AtomicU64::default(),
+            time: Histogram::new(CALL_BOUNDS),
+            last_error: std::sync::Mutex::default(),
+        }
+    }
 }
 
 /// A snapshot of a generator's [`Generator::generate`] calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CallStats {
     /// Calls made.
     pub calls: u64,
@@ -300,13 +317,23 @@ pub struct CallStats {
     pub failures: u64,
     /// Time spent in them, in µs (instantiation included).
     pub micros: u64,
+    /// Time per call, by bucket.
+    pub time: Snapshot,
+    /// The last failure's message.
+    pub last_error: Option<String>,
 }
 
 impl Generator {
     /// Counts of its `generate` calls since it was loaded.
     pub fn call_stats(&self) -> CallStats {
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        CallStats { calls: l(&self.calls.calls), failures: l(&self.calls.failures), micros: l(&self.calls.micros) }
+        CallStats {
+            calls: l(&self.calls.calls),
+            failures: l(&self.calls.failures),
+            micros: l(&self.calls.micros),
+            time: self.calls.time.snapshot(),
+            last_error: self.calls.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        }
     }
 
     /// The name used in logs and errors (configured, else the generator's own).
@@ -416,7 +443,12 @@ impl Generator {
         let c = &self.calls;
         c.calls.fetch_add(1, Ordering::Relaxed);
         c.failures.fetch_add(u64::from(result.is_err()), Ordering::Relaxed);
-        c.micros.fetch_add(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        let took = started.elapsed();
+        c.micros.fetch_add(u64::try_from(took.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        c.time.observe(took);
+        if let Err(e) = &result {
+            *c.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+        }
         result
     }
 

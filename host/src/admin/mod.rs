@@ -14,6 +14,7 @@
 //! is intended (metrics reveal builder activity).
 
 mod metrics;
+pub mod page;
 pub mod view;
 
 use crate::dispatch::DispatchStats;

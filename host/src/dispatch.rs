@@ -29,12 +29,14 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use wasmpush_delivery::{Delivery, Outgoing, check_report};
-use wasmpush_sources::SourceEvent;
+use wasmpush_sources::{EventKind, SourceEvent};
 
 /// Counters of what happened to events and reports.
 #[derive(Debug, Default)]
 pub struct DispatchStats {
     pub events: AtomicU64,
+    /// Events by kind, in [`EventKind::ALL`] order.
+    pub events_by_kind: [AtomicU64; EventKind::ALL.len()],
     pub reports: AtomicU64,
     pub generator_failures: AtomicU64,
     pub refused: AtomicU64,
@@ -224,6 +226,9 @@ fn handle_event(pipeline: &Pipeline, stats: &DispatchStats, job: Job, batch: &mu
     batch.events += 1;
     batch.consumed.extend(inbox);
     stats.events.fetch_add(1, Ordering::Relaxed);
+    if let Some(i) = EventKind::ALL.iter().position(|k| *k == event.kind) {
+        stats.events_by_kind[i].fetch_add(1, Ordering::Relaxed);
+    }
     let outcome = pipeline.handle(event);
     stats.generator_failures.fetch_add(outcome.failures.len() as u64, Ordering::Relaxed);
     for p in outcome.produced {

@@ -116,3 +116,149 @@ async fn an_unprotected_admin_address_is_refused_at_start() {
     let err = Service::start(&config).await.err().expect("refused").to_string();
     assert!(err.contains("not a loopback address") && err.contains("token_file"), "{err}");
 }
+
+/// A raw HTTP/1.1 request: (status, headers and body as text).
+fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
+    }
+    for (n, v) in headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    write!(s, "{head}\r\n{body}").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    (resp.split(' ').nth(1).unwrap().parse().unwrap(), resp)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_api_shows_retries_and_drops_dead_reports_for_the_same_origin_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (relay, target, admin) = (common::free_port(), common::free_port(), common::free_port());
+    let path = common::relay_config(dir.path(), relay, target, "1h", false);
+    let mut text = std::fs::read_to_string(&path).unwrap().replace("max_attempts = 100000", "max_attempts = 1");
+    std::fs::write(dir.path().join("admin.token"), "s3cret-adm1n\n").unwrap();
+    text.insert_str(0, &format!("[admin]\nlisten = \"127.0.0.1:{admin}\"\ntoken_file = \"admin.token\"\n"));
+    std::fs::write(&path, text).unwrap();
+    let config = Config::load(&path).unwrap();
+    let service = std::sync::Arc::new(Service::start(&config).await.unwrap());
+    let (stop_tx, run) = common::run_until_stopped(service.clone(), Duration::from_secs(5));
+    common::wait_listening(relay).await;
+    // Nothing listens on the target yet: two reports die after one attempt.
+    for buildid in [41, 42] {
+        let status = tokio::task::spawn_blocking(move || {
+            common::post(relay, "/buildbot/build-finished", &common::build_body(buildid))
+        })
+        .await
+        .unwrap();
+        assert_eq!(status, Some(200));
+    }
+    let bearer = ("Authorization", "Bearer s3cret-adm1n");
+    let call = move |method: &'static str, path: String, headers: Vec<(&'static str, String)>, body: String| {
+        tokio::task::spawn_blocking(move || {
+            let h: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            request(admin, method, &path, &h, &body)
+        })
+    };
+    let auth = || vec![(bearer.0, bearer.1.to_string())];
+    let t = Instant::now();
+    let dead: Vec<serde_json::Value> = loop {
+        let (status, resp) = call("GET", "/api/outbox?state=dead".into(), auth(), String::new()).await.unwrap();
+        assert_eq!(status, 200, "{resp}");
+        let v: serde_json::Value = serde_json::from_str(resp.split_once("\r\n\r\n").unwrap().1).unwrap();
+        let entries = v["entries"].as_array().unwrap().clone();
+        if entries.len() == 2 {
+            break entries;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "reports never died: {v}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(dead.iter().all(|e| e["reporter"] == "target" && e["state"] == "dead" && e["attempts"] == 1), "{dead:?}");
+    let (first, second) = (dead[0]["id"].as_str().unwrap().to_string(), dead[1]["id"].as_str().unwrap().to_string());
+
+    // The page (its browser test is status_page.rs): served with a strict CSP.
+    let (status, page) = call("GET", "/".into(), auth(), String::new()).await.unwrap();
+    assert_eq!(status, 200, "{page}");
+    assert!(page.to_ascii_lowercase().contains("content-security-policy: default-src 'none'"), "{page}");
+    assert!(page.contains(&first) && page.contains(&second), "both dead letters are listed: {page}");
+
+    // One report with its body, as stored.
+    let (status, resp) = call("GET", format!("/api/outbox/{first}"), auth(), String::new()).await.unwrap();
+    assert_eq!(status, 200, "{resp}");
+    assert!(resp.contains("\"body_encoding\":\"utf-8\"") && resp.contains("\\\"buildid\\\": 41"), "{resp}");
+    assert!(!resp.contains("s3cret"), "{resp}");
+    let (status, _) = call("GET", "/api/outbox/msg_nope".into(), auth(), String::new()).await.unwrap();
+    assert_eq!(status, 404);
+
+    // Guards: the token (Bearer, or Basic with any user), a known Host, a same-origin change.
+    let (status, resp) = call("GET", "/api/status".into(), vec![], String::new()).await.unwrap();
+    assert_eq!(status, 401, "{resp}");
+    assert!(resp.contains("WWW-Authenticate: Basic") || resp.contains("www-authenticate: Basic"), "{resp}");
+    let basic = format!("Basic {}", base64_encode("operator:s3cret-adm1n"));
+    let (status, resp) =
+        call("GET", "/api/status".into(), vec![("Authorization", basic.clone())], String::new()).await.unwrap();
+    assert_eq!(status, 200, "{resp}");
+    assert!(resp.contains("\"name\":\"target\"") && resp.contains("\"dead\":2"), "{resp}");
+    let mut rebound = auth();
+    rebound.push(("Host", format!("attacker.example:{admin}")));
+    let (status, _) = call("GET", "/api/status".into(), rebound, String::new()).await.unwrap();
+    assert_eq!(status, 421, "a DNS-rebound Host is refused");
+    let json = |id: &str| format!("{{\"id\":\"{id}\"}}");
+    let mut cross = auth();
+    cross.push(("Content-Type", "application/json".into()));
+    cross.push(("Origin", "http://attacker.example".into()));
+    let (status, _) = call("POST", "/api/outbox/retry".into(), cross, json(&first)).await.unwrap();
+    assert_eq!(status, 403, "a cross-origin retry is refused");
+    let mut fetched = auth();
+    fetched.push(("Content-Type", "application/x-www-form-urlencoded".into()));
+    fetched.push(("Sec-Fetch-Site", "cross-site".into()));
+    let (status, _) = call("POST", "/api/outbox/drop".into(), fetched, format!("id={second}")).await.unwrap();
+    assert_eq!(status, 403, "a cross-site form is refused");
+
+    // A real receiver comes up; a same-origin retry delivers the first report now.
+    let receiver = Receiver::bind(format!("127.0.0.1:{target}").parse().unwrap()).await.unwrap();
+    let mut same = auth();
+    same.push(("Content-Type", "application/json".into()));
+    same.push(("Origin", format!("http://127.0.0.1:{admin}")));
+    let (status, resp) = call("POST", "/api/outbox/retry".into(), same.clone(), json(&first)).await.unwrap();
+    assert_eq!(status, 200, "{resp}");
+    assert!(resp.ends_with("{\"changed\":1}"), "{resp}");
+    let t = Instant::now();
+    while receiver.received().is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(30), "the retried report never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(String::from_utf8_lossy(&receiver.received()[0].body).contains("\"buildid\": 41"));
+    // A form drop (curl-like: no Origin, no Sec-Fetch-Site) answers with a redirect to the page.
+    let mut form = auth();
+    form.push(("Content-Type", "application/x-www-form-urlencoded".into()));
+    let (status, resp) = call("POST", "/api/outbox/drop".into(), form, format!("id={second}")).await.unwrap();
+    assert_eq!(status, 303, "{resp}");
+    assert!(resp.to_ascii_lowercase().contains("location: /\r\n"), "{resp}");
+    let (_, resp) = call("GET", "/api/outbox".into(), auth(), String::new()).await.unwrap();
+    assert!(resp.ends_with("{\"entries\":[]}"), "nothing left: {resp}");
+    let (status, _) = call("POST", "/api/outbox/drop".into(), same, "{}".into()).await.unwrap();
+    assert_eq!(status, 400, "a change must say which reports");
+
+    // Histograms and the oldest pending age.
+    let (_, metrics) = call("GET", "/metrics".into(), auth(), String::new()).await.unwrap();
+    for line in [
+        "wasmpush_reporter_delivery_seconds_count{reporter=\"target\"} 1",
+        "wasmpush_generator_call_seconds_count{reporter=\"target\",generator=\"buildbot-json\"} 2",
+        "wasmpush_outbox_oldest_pending_seconds 0",
+        "wasmpush_events_by_kind_total{kind=\"build-finished\"} 2",
+        "wasmpush_reporter_attempts_total{reporter=\"target\",status=\"none\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+    let _ = stop_tx.send(());
+    run.await.unwrap().unwrap();
+}
+
+fn base64_encode(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}

@@ -4,11 +4,13 @@
 
 use super::Probes;
 use prometheus_client::collector::Collector;
+use prometheus_client::encoding::NoLabelSet;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use std::sync::atomic::{AtomicU64, Ordering};
+use wasmpush_model::histogram::Snapshot;
 
 impl Collector for Probes {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
@@ -48,6 +50,25 @@ impl Collector for Probes {
             ConstCounter::new(l(&self.relay.refused)),
         )?;
         emit(&mut encoder, "outbox_pending", "Reports waiting in the outbox", ConstGauge::new(out.pending as i64))?;
+        let oldest = match self.delivery.oldest_pending() {
+            Ok(Some(t)) => t.elapsed().map_or(0.0, |d| d.as_secs_f64()),
+            Ok(None) => 0.0,
+            Err(e) => {
+                tracing::warn!("metrics: cannot read the outbox: {e}");
+                0.0
+            }
+        };
+        emit(
+            &mut encoder,
+            "outbox_oldest_pending_seconds",
+            "Age of the oldest pending report (0 when none)",
+            ConstGauge::new(oldest),
+        )?;
+        let rows = wasmpush_sources::EventKind::ALL
+            .iter()
+            .zip(&d.events_by_kind)
+            .map(|(k, n)| (vec![("kind", k.as_str().to_string())], l(n)));
+        family(&mut encoder, "events_by_kind", "Events taken from the sources, by kind", rows)?;
         let held = l(&self.relay.body_kib_held) as i64;
         emit(
             &mut encoder,
@@ -90,6 +111,14 @@ impl Collector for Probes {
             rows,
         )?;
 
+        let rows = targets.iter().map(|t| (vec![("reporter", t.reporter.clone())], &t.latency));
+        histograms(
+            &mut encoder,
+            "reporter_delivery_seconds",
+            "Time from enqueue to the 2xx of delivered reports, by reporter",
+            rows,
+        )?;
+
         let pipeline = self.pipeline.load();
         let generators: Vec<(Vec<(&str, String)>, crate::runtime::CallStats)> = pipeline
             .reporters
@@ -110,8 +139,30 @@ impl Collector for Probes {
             let rows = generators.iter().map(|(labels, c)| (labels.clone(), value(c)));
             family(&mut encoder, name, help, rows)?;
         }
+        let rows = generators.iter().map(|(labels, c)| (labels.clone(), &c.time));
+        histograms(
+            &mut encoder,
+            "generator_call_seconds",
+            "Time per generate call (instantiation included), by reporter and generator",
+            rows,
+        )?;
         Ok(())
     }
+}
+
+/// Writes the histogram family `wasmpush_<name>`, one row per label set.
+fn histograms<'a, 's>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl Iterator<Item = (Vec<(&'a str, String)>, &'s Snapshot)>,
+) -> std::fmt::Result {
+    let name = format!("wasmpush_{name}");
+    let mut metric = encoder.encode_descriptor(&name, help, None, MetricType::Histogram)?;
+    for (labels, h) in rows {
+        metric.encode_family(&labels)?.encode_histogram::<NoLabelSet>(h.sum, h.count, &h.buckets, None)?;
+    }
+    Ok(())
 }
 
 /// Writes `wasmpush_<name>` with its help text and value.

@@ -13,6 +13,7 @@
 //! token is refused at start unless `allow_unauthenticated = true` says it
 //! is intended (metrics reveal builder activity).
 
+mod api;
 mod metrics;
 pub mod page;
 pub mod view;
@@ -22,7 +23,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -48,6 +49,11 @@ pub struct AdminSection {
     /// Serve a non-loopback address without a token (say so explicitly).
     #[serde(default)]
     pub allow_unauthenticated: bool,
+    /// Host names (besides IP addresses and `localhost`) the page and the
+    /// API answer to, e.g. `["wasmpush.internal"]`. Any other `Host` is
+    /// refused, so a DNS-rebound name cannot reach them.
+    #[serde(default)]
+    pub hosts: Vec<String>,
 }
 
 /// Why the admin listener cannot start.
@@ -106,16 +112,20 @@ impl Probes {
     }
 }
 
-struct App {
+/// What every handler shares.
+pub struct App {
     probes: Probes,
     registry: Registry,
     token: Option<Secret>,
+    /// `[admin] hosts`.
+    hosts: Vec<String>,
 }
 
 /// A bound admin listener, not yet serving.
 pub struct AdminServer {
     listener: tokio::net::TcpListener,
     token: Option<Secret>,
+    hosts: Vec<String>,
 }
 
 impl AdminServer {
@@ -125,7 +135,7 @@ impl AdminServer {
         let listener = tokio::net::TcpListener::bind(section.listen)
             .await
             .map_err(|source| AdminError::Bind { addr: section.listen, source })?;
-        Ok(AdminServer { listener, token })
+        Ok(AdminServer { listener, token, hosts: section.hosts.clone() })
     }
 
     /// The address actually bound.
@@ -137,11 +147,28 @@ impl AdminServer {
     pub async fn serve(self, probes: Probes) {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(probes.clone()));
-        let app = Arc::new(App { probes, registry, token: self.token });
+        let app = Arc::new(App { probes, registry, token: self.token, hosts: self.hosts });
+        // The page and the API are for a browser: guarded against other
+        // sites (see `api::same_origin`). Scrapers and probes are not.
+        let operator = Router::new()
+            .route("/", get(index))
+            .route(
+                "/status.js",
+                get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], page::SCRIPT) }),
+            )
+            .route("/status.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], page::STYLE) }))
+            .route("/api/status", get(api::status))
+            .route("/api/outbox", get(api::list))
+            .route("/api/outbox/{id}", get(api::show))
+            .route("/api/outbox/retry", post(api::retry))
+            .route("/api/outbox/drop", post(api::drop))
+            .route_layer(axum::middleware::from_fn_with_state(app.clone(), api::same_origin));
         let router = Router::new()
             .route("/metrics", get(metrics))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz))
+            .merge(operator)
+            .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
             .route_layer(axum::middleware::from_fn_with_state(app.clone(), authorize))
             .with_state(app);
         if let Err(e) = axum::serve(self.listener, router).await {
@@ -157,18 +184,56 @@ async fn authorize(
     next: axum::middleware::Next,
 ) -> Response {
     if let Some(token) = &app.token {
-        let given =
-            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(presented_token);
         let ok = given.is_some_and(|g| {
             use subtle::ConstantTimeEq;
             bool::from(g.as_bytes().ct_eq(token.expose().as_bytes()))
         });
         if !ok {
-            return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "bearer token required\n")
+            // Basic lets a browser ask the operator for the token (any user name).
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Basic realm=\"wasmpush admin\", charset=\"UTF-8\"")],
+                "the admin token is required: `Authorization: Bearer <token>`, or Basic with the token as password\n",
+            )
                 .into_response();
         }
     }
     next.run(request).await
+}
+
+/// Served with the page: scripts and styles only from this listener, no
+/// framing, forms only back here.
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                        connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// `GET /`: the status page.
+async fn index(State(app): State<Arc<App>>) -> Response {
+    let html = tokio::task::spawn_blocking(move || page::render(&api::gather(&app))).await;
+    match html {
+        Ok(html) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
+                (header::CACHE_CONTROL, "no-store"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot render the page: {e}\n")).into_response(),
+    }
+}
+
+/// The token in `Bearer <token>`, or the password of `Basic base64(user:token)`.
+fn presented_token(authorization: &str) -> Option<String> {
+    if let Some(t) = authorization.strip_prefix("Bearer ") {
+        return Some(t.to_string());
+    }
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(authorization.strip_prefix("Basic ")?).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    Some(text.split_once(':')?.1.to_string())
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod control;
 pub mod dispatch;
 pub mod faults;
 pub mod filter;

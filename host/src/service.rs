@@ -98,6 +98,8 @@ pub struct Service {
     /// What the relay sources answered (every 503 counted).
     pub relay: Arc<RelayCounters>,
     admin: Option<crate::admin::AdminSection>,
+    /// The outbox file (the control socket lives beside it).
+    outbox_path: PathBuf,
 }
 
 /// The push options of every reporter, each checked by the delivery crate.
@@ -221,6 +223,7 @@ impl Service {
             faults,
             relay: Arc::default(),
             admin: config.admin.clone(),
+            outbox_path: outbox,
         })
     }
 
@@ -339,6 +342,15 @@ impl Service {
                 Some(AbortOnDrop(tokio::spawn(server.serve(probes))))
             }
             None => None,
+        };
+        // `wasmpush outbox …` reaches a running service here (the file is locked).
+        let control = match crate::control::ControlSocket::serve(&self.outbox_path, self.delivery.clone()) {
+            Ok(socket) => Some(socket),
+            Err(e) => {
+                let path = crate::control::socket_path(&self.outbox_path);
+                tracing::warn!(path = %path.display(), "no control socket (`wasmpush outbox` cannot reach this run): {e}");
+                None
+            }
         };
         self.recover_inbox(&route)?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Submission>(1024);
@@ -479,6 +491,7 @@ impl Service {
         }
         self.delivery.wait_idle(deadline.saturating_duration_since(tokio::time::Instant::now())).await;
         drop(admin);
+        drop(control);
         let (events, reports, generator_failures, refused, enqueue_failures) = stats.snapshot();
         Ok(Summary { events, reports, generator_failures, refused, enqueue_failures, delivery: self.delivery.stats() })
     }

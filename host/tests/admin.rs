@@ -262,3 +262,81 @@ fn base64_encode(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
+
+/// `wasmpush outbox <args>` with `config`: (success, stdout, stderr).
+fn outbox_cli(config: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmpush"))
+        .arg("outbox")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_command_works_while_the_service_runs_through_its_control_socket() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (relay, target) = (common::free_port(), common::free_port());
+    let path = common::relay_config(dir.path(), relay, target, "1h", false);
+    let text = std::fs::read_to_string(&path).unwrap().replace("max_attempts = 100000", "max_attempts = 1");
+    std::fs::write(&path, text).unwrap();
+    let config = Config::load(&path).unwrap();
+    let service = std::sync::Arc::new(Service::start(&config).await.unwrap());
+    let (stop_tx, run) = common::run_until_stopped(service.clone(), Duration::from_secs(5));
+    common::wait_listening(relay).await;
+    for buildid in [51, 52] {
+        let status = tokio::task::spawn_blocking(move || {
+            common::post(relay, "/buildbot/build-finished", &common::build_body(buildid))
+        })
+        .await
+        .unwrap();
+        assert_eq!(status, Some(200));
+    }
+    let t = Instant::now();
+    while service.delivery.entries().unwrap().iter().filter(|e| e.state == wasmpush_delivery::EntryState::Dead).count()
+        < 2
+    {
+        assert!(t.elapsed() < Duration::from_secs(30), "reports never died");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let socket = wasmpush::control::socket_path(&config.outbox_path());
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "only the service's user may use the socket");
+
+    let cfg = path.clone();
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || outbox_cli(&cfg, &["list"])).await.unwrap();
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("0 pending, 2 dead") && stderr.contains("running service"), "{stderr}");
+    let ids: Vec<String> = stdout.lines().map(|l| l.split(' ').nth(2).unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 2, "{stdout}");
+    assert!(stdout.lines().all(|l| l.contains(" dead msg_") && l.contains("target=target")), "{stdout}");
+
+    let receiver = Receiver::bind(format!("127.0.0.1:{target}").parse().unwrap()).await.unwrap();
+    let (cfg, id) = (path.clone(), ids[0].clone());
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || outbox_cli(&cfg, &["retry", &id])).await.unwrap();
+    assert!(ok && stdout.contains("1 report(s) are being retried now"), "{stdout}{stderr}");
+    let t = Instant::now();
+    while receiver.received().is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(30), "the retried report never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cfg = path.clone();
+    let (ok, stdout, stderr) =
+        tokio::task::spawn_blocking(move || outbox_cli(&cfg, &["drop", "--dead"])).await.unwrap();
+    assert!(ok && stdout.contains("1 report(s) dropped"), "{stdout}{stderr}");
+    let cfg = path.clone();
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || outbox_cli(&cfg, &["list"])).await.unwrap();
+    assert!(ok && stdout.is_empty() && stderr.contains("0 pending, 0 dead"), "{stdout}{stderr}");
+
+    let _ = stop_tx.send(());
+    run.await.unwrap().unwrap();
+    assert!(!socket.exists(), "the socket goes with the run");
+    std::sync::Arc::try_unwrap(service).ok().expect("the run let go of the service").shutdown().await;
+    // Stopped: the command opens the file itself.
+    let cfg = path.clone();
+    let (ok, _, stderr) = tokio::task::spawn_blocking(move || outbox_cli(&cfg, &["list"])).await.unwrap();
+    assert!(ok && stderr.contains("0 pending, 0 dead") && !stderr.contains("running"), "{stderr}");
+}

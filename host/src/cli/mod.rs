@@ -30,7 +30,7 @@ enum Command {
     /// Replay recorded Buildbot events through the example generators to a
     /// local receiver and show what arrived (no external service needed).
     Demo(demo::Args),
-    /// See and act on reports waiting in the outbox (service stopped).
+    /// See and act on reports waiting in the outbox (running or stopped).
     Outbox(outbox::Args),
     /// Create a generator project (rust, python, js or c) that builds and renders.
     New(new::Args),

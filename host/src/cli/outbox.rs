@@ -1,9 +1,12 @@
-//! `wasmpush outbox list | retry | drop`: see and act on undelivered reports
-//! while the service is stopped (a running service holds the outbox lock).
+//! `wasmpush outbox list | retry | drop`: see and act on undelivered reports.
+//! A running service is asked through its control socket (it holds the
+//! outbox file's lock); with the service stopped, the file is opened
+//! directly.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use wasmpush::config::Config;
+use wasmpush::control::{self, Request};
 use wasmpush_delivery::{Selector, outbox};
 
 #[derive(Debug, clap::Args)]
@@ -37,6 +40,26 @@ enum Action {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config)?;
     let path = config.outbox_path();
+    let request = match &args.action {
+        Action::List => Request::List,
+        Action::Retry { id } => Request::Retry { id: id.clone() },
+        Action::Drop { id: Some(id), .. } => Request::Drop { id: Some(id.clone()) },
+        Action::Drop { id: None, dead: true } => Request::Drop { id: None },
+        Action::Drop { id: None, dead: false } => anyhow::bail!("say which reports to drop: an id, or --dead"),
+    };
+    if let Some(answer) = control::ask(&path, &request)? {
+        match request {
+            Request::List => {
+                for line in answer.lines.unwrap_or_default() {
+                    println!("{line}");
+                }
+                eprintln!("{} pending, {} dead in {} (running service)", answer.pending, answer.dead, path.display());
+            }
+            Request::Retry { .. } => println!("{} report(s) are being retried now", answer.changed),
+            Request::Drop { .. } => println!("{} report(s) dropped", answer.changed),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     match args.action {
         Action::List => {
             let entries = outbox::list(&path)?;

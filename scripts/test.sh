@@ -11,6 +11,10 @@ cargo fmt --all --check   # style: rustfmt.toml (max_width 120)
 if ! command -v systemd-analyze >/dev/null; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd) >&2
 fi
+# Headless Chromium and its WebDriver run the status page test (host/tests/status_page.rs).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >&2
+fi
 bash scripts/build-generators.sh
 echo "generators built in $(( $(date +%s) - start ))s" >&2
 cargo test --no-fail-fast

@@ -97,7 +97,8 @@ pub struct Service {
     faults: Faults,
     /// What the relay sources answered (every 503 counted).
     pub relay: Arc<RelayCounters>,
-    admin: Option<crate::admin::AdminSection>,
+    /// `[admin]` with its token, read once at start.
+    admin: Option<(crate::admin::AdminSection, Option<wasmpush_model::secret::Secret>)>,
     /// The outbox file (the control socket lives beside it).
     outbox_path: PathBuf,
 }
@@ -188,9 +189,10 @@ impl Service {
     pub async fn start_with_faults(config: &Config, faults: Faults) -> Result<Service, ServiceError> {
         let targets = targets(config)?;
         let sources = sources(config)?;
-        if let Some(admin) = &config.admin {
-            admin.token()?;
-        }
+        let admin = match &config.admin {
+            Some(section) => Some((section.clone(), section.token()?)),
+            None => None,
+        };
         let runtime = Arc::new(Runtime::new(&RuntimeOptions {
             cache_dir: config.cache_dir(),
             pooling: config.runtime.pooling,
@@ -222,7 +224,7 @@ impl Service {
             commit_delay: config.runtime.commit_delay,
             faults,
             relay: Arc::default(),
-            admin: config.admin.clone(),
+            admin,
             outbox_path: outbox,
         })
     }
@@ -329,9 +331,9 @@ impl Service {
         };
         let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let admin = match &self.admin {
-            Some(section) => {
-                let server = crate::admin::AdminServer::bind(section).await?;
-                tracing::info!(listen = %server.local_addr(), "admin listener: /metrics, /healthz, /readyz");
+            Some((section, token)) => {
+                let server = crate::admin::AdminServer::bind(section, token.clone()).await?;
+                tracing::info!(listen = %server.local_addr(), "admin listener: /, /api, /metrics, /healthz, /readyz");
                 let probes = crate::admin::Probes {
                     dispatch: dispatcher.stats(),
                     delivery: self.delivery.clone(),

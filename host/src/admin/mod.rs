@@ -129,9 +129,9 @@ pub struct AdminServer {
 }
 
 impl AdminServer {
-    /// Checks the section and binds its address.
-    pub async fn bind(section: &AdminSection) -> Result<AdminServer, AdminError> {
-        let token = section.token()?;
+    /// Binds the section's address; `token` is what [`AdminSection::token`]
+    /// read (once, at start).
+    pub async fn bind(section: &AdminSection, token: Option<Secret>) -> Result<AdminServer, AdminError> {
         let listener = tokio::net::TcpListener::bind(section.listen)
             .await
             .map_err(|source| AdminError::Bind { addr: section.listen, source })?;

@@ -388,10 +388,12 @@ impl RelayServer {
     pub async fn serve(self, tx: EventSender) -> Result<(), RelayError> {
         let addr = self.local_addr();
         let closed = tx.clone();
-        let kib = usize::try_from(self.body_budget.div_ceil(1024)).unwrap_or(usize::MAX);
+        let kib = usize::try_from(self.body_budget.div_ceil(1024))
+            .unwrap_or(usize::MAX)
+            .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
         let shared = Arc::new(Shared {
-            bodies: Arc::new(tokio::sync::Semaphore::new(kib.clamp(1, tokio::sync::Semaphore::MAX_PERMITS))),
-            bodies_capacity: kib.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+            bodies: Arc::new(tokio::sync::Semaphore::new(kib)),
+            bodies_capacity: kib,
             instance: self.instance,
             counters: self.counters,
             auth: self.auth,

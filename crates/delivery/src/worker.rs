@@ -304,7 +304,17 @@ async fn deliver(
             }
             None => {
                 record(Outcome::Dead);
-                bury(shared, runner, seq, meta, format!("gave up after {} attempts: {error}", meta.attempts));
+                bury(
+                    shared,
+                    runner,
+                    seq,
+                    meta,
+                    format!(
+                        "gave up after {} attempt{}: {error}",
+                        meta.attempts,
+                        if meta.attempts == 1 { "" } else { "s" }
+                    ),
+                );
                 return true;
             }
         }

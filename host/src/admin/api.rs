@@ -268,7 +268,11 @@ pub(super) async fn same_origin(State(app): State<Arc<App>>, request: Request, n
         let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
         let fetch_site = headers.get("sec-fetch-site").and_then(|o| o.to_str().ok());
         let same = match origin {
-            Some(o) => o == format!("http://{host}") || o == format!("https://{host}"),
+            Some(o) => {
+                let o = o.to_ascii_lowercase();
+                let host = host.to_ascii_lowercase();
+                o == format!("http://{host}") || o == format!("https://{host}")
+            }
             None => fetch_site.is_none_or(|s| s == "same-origin" || s == "none"),
         };
         if !same {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds every example generator from source into target/generators/<name>.wasm.
-# Rust examples are workspace members built for wasm32-wasip2; any other
+# Rust examples are workspace members built for wasm32-wasip2 with the
+# workspace's `guest` profile (small; `release` is the host's); any other
 # example folder has its own build.sh, called as `build.sh <out-dir>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,11 +16,11 @@ for dir in examples/*/; do
   [ -f "$dir/Cargo.toml" ] && rust+=("-p" "$name")
 done
 if [ ${#rust[@]} -gt 0 ]; then
-  cargo build --quiet --release --target wasm32-wasip2 "${rust[@]}"
+  cargo build --quiet --profile guest --target wasm32-wasip2 "${rust[@]}"
   for dir in examples/*/; do
     name=$(basename "$dir")
     [ -f "$dir/Cargo.toml" ] || continue
-    cp "target/wasm32-wasip2/release/${name//-/_}.wasm" "$out/$name.wasm"
+    cp "target/wasm32-wasip2/guest/${name//-/_}.wasm" "$out/$name.wasm"
   done
 fi
 

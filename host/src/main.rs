@@ -7,7 +7,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
-    cli::init_logging(args.default_log_level());
+    cli::init_logging(args.default_log_level(), args.log_format());
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {

@@ -318,6 +318,17 @@ impl Service {
     /// error (the process exits non-zero for a supervisor to restart it);
     /// nothing is acknowledged that was not committed.
     pub async fn run(&self, stop: impl Future<Output = ()>, settle: Duration) -> Result<Summary, ServiceError> {
+        self.run_observed(stop, settle, |_| {}).await
+    }
+
+    /// [`Service::run`], handing `observe` the run's live event counters as
+    /// soon as they exist (the command line's progress bar polls them).
+    pub async fn run_observed(
+        &self,
+        stop: impl Future<Output = ()>,
+        settle: Duration,
+        observe: impl FnOnce(Arc<crate::dispatch::DispatchStats>),
+    ) -> Result<Summary, ServiceError> {
         let dispatcher = Arc::new(Dispatcher::start_bounded(
             self.pipeline.clone(),
             self.delivery.clone(),
@@ -325,6 +336,7 @@ impl Service {
             self.commit_delay,
             Some(self.faults.worker_panic.clone()),
         ));
+        observe(dispatcher.stats());
         let route = |event: SourceEvent, inbox: Option<u64>| {
             let d = dispatcher.clone();
             tokio::task::block_in_place(move || d.route(event, inbox))

@@ -545,3 +545,134 @@ fn a_relay_that_cannot_listen_ends_the_process_non_zero() {
     let last = stderr.lines().last().unwrap_or_default();
     assert!(last.contains("relay") && last.contains(&format!("127.0.0.1:{relay}")), "{stderr}");
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_line_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = wasmpush(&["completions", "bash"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.contains("_wasmpush()") && script.contains("complete -F _wasmpush"), "{script}");
+    for sub in ["render", "check", "run", "outbox", "completions", "man", "--log-format"] {
+        assert!(script.contains(sub), "bash completion lacks {sub}");
+    }
+    for (shell, mark) in [
+        ("zsh", "#compdef wasmpush"),
+        ("fish", "complete -c wasmpush"),
+        ("elvish", "wasmpush"),
+        ("powershell", "wasmpush"),
+    ] {
+        let out = wasmpush(&["completions", shell], dir.path());
+        assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains(mark), "{shell}");
+    }
+    let out = wasmpush(&["completions", "tcsh"], dir.path());
+    assert!(!out.status.success(), "an unknown shell is refused");
+
+    let out = wasmpush(&["man"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains(".TH wasmpush 1") && page.contains(".SH SUBCOMMANDS") && page.contains("render"), "{page}");
+    let out = wasmpush(&["man", "run"], dir.path());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains(".TH wasmpush-run 1") && page.contains("watch\\-interval"), "{page}");
+    let out = wasmpush(&["man", "nonesuch"], dir.path());
+    assert!(!out.status.success());
+    let pages = dir.path().join("man1");
+    let out = wasmpush(&["man", "--dir", pages.to_str().unwrap()], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for page in ["wasmpush.1", "wasmpush-render.1", "wasmpush-outbox.1", "wasmpush-man.1"] {
+        assert!(pages.join(page).is_file(), "{page}");
+    }
+}
+
+/// `--log-format json`: every log line is one JSON object (what a log
+/// shipper parses), the event's fields at its top level; the command's
+/// own output on stdout is unchanged.
+#[test]
+fn log_format_json_makes_every_log_line_a_json_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    let (payload, _) = payload_file(dir.path(), "082.json");
+    let cfg = dir.path().join("wasmpush.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[outbox]\npath = \"outbox.redb\"\n[[source]]\ntype = \"replay\"\npath = {:?}\n\
+             [[reporter]]\nname = \"r\"\nserver_url = \"{}/hooks\"\n[[reporter.generator]]\nwasm = {:?}\n",
+            payload.to_str().unwrap(),
+            receiver.url(),
+            common::generator("buildbot-json").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = wasmpush(&["--log-format", "json", "run", cfg.to_str().unwrap(), "--settle", "10s"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("events 1 reports 1 "), "stdout stays plain text");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}")))
+        .collect();
+    assert!(lines.iter().all(|l| l["timestamp"].is_string() && l["level"].is_string()), "{stderr}");
+    let finished = lines.iter().find(|l| l["message"] == "sources finished").unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(finished["level"], "INFO");
+    assert_eq!(finished["events"], 1, "fields are top-level keys: {finished}");
+    assert_eq!(finished["sent"], 1, "{finished}");
+
+    // The global flag goes anywhere on the line; the default stays text.
+    let out = wasmpush(&["run", cfg.to_str().unwrap(), "--settle", "10s", "--log-format", "json"], dir.path());
+    assert!(String::from_utf8_lossy(&out.stderr).lines().all(|l| l.starts_with('{')));
+    let out = wasmpush(&["run", cfg.to_str().unwrap(), "--settle", "10s"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sources finished") && !stderr.lines().any(|l| l.starts_with('{')), "{stderr}");
+}
+
+/// `render --payload FOLDER`: every `*.json` in name order, each body after a
+/// `==> NAME <==` line; a bad payload is named and fails the command, the
+/// others are still rendered. No progress bar when stderr is not a terminal.
+#[test]
+fn render_a_folder_of_payloads_in_name_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let payloads = dir.path().join("payloads");
+    std::fs::create_dir(&payloads).unwrap();
+    let (_, raw82) = payload_file(&payloads, "082.json");
+    let (_, raw29) = payload_file(&payloads, "029.json");
+    std::fs::write(payloads.join("notes.txt"), "not a payload").unwrap();
+    let json = common::generator("buildbot-json");
+    let args = [
+        "render",
+        "--generator",
+        json.to_str().unwrap(),
+        "--event",
+        "build-finished",
+        "--payload",
+        payloads.to_str().unwrap(),
+    ];
+    let body = |raw: &str| if raw.ends_with('\n') { raw.to_string() } else { format!("{raw}\n") };
+    let expected = format!("==> 029.json <==\n{}==> 082.json <==\n{}", body(&raw29), body(&raw82));
+    let out = wasmpush(&args, dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+    assert!(stderr.contains("029.json: content-type: application/json"), "{stderr}");
+    assert!(stderr.contains("082.json: content-type: application/json"), "{stderr}");
+    assert!(!stderr.contains('\r') && !stderr.contains("\u{1b}["), "no progress bar off a terminal: {stderr:?}");
+
+    std::fs::write(payloads.join("bad.json"), "{\"buildid\": ").unwrap();
+    let out = wasmpush(&args, dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected, "the good payloads are still rendered");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(errors[0].starts_with("error: bad.json: payload ") && errors[0].contains("is not valid JSON"), "{stderr}");
+    assert_eq!(errors[1], "error: 1 of 3 payloads failed");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = wasmpush(&[&args[..6], &[empty.to_str().unwrap()]].concat(), dir.path());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no *.json file"));
+}

@@ -1,10 +1,12 @@
 //! Subcommands. Each lives in its own file and returns `anyhow::Result`.
 
 mod check;
+mod completions;
 mod demo;
 mod distribute;
 mod new;
 mod outbox;
+mod progress;
 mod render;
 mod run;
 
@@ -17,6 +19,17 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines on stderr look: `text` for people, `json` (one object
+    /// per line) for log shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,6 +61,10 @@ enum Command {
     Inspect(distribute::InspectArgs),
     /// Record a generator's own description in it (a custom section).
     Stamp(distribute::StampArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write every page to a folder.
+    Man(completions::ManArgs),
 }
 
 impl Cli {
@@ -61,23 +78,30 @@ impl Cli {
             | Command::Sign(_)
             | Command::Verify(_)
             | Command::Inspect(_)
-            | Command::Stamp(_) => "warn",
+            | Command::Stamp(_)
+            | Command::Completions(_)
+            | Command::Man(_) => "warn",
             Command::Run(_) => "info",
         }
     }
+
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the default level.
-pub fn init_logging(default: &str) {
+/// Logs to stderr (around a progress bar, if one is drawn); `RUST_LOG`
+/// overrides the default level. `json`: one object per line, the event's
+/// fields at the top level beside `timestamp`, `level` and `message`.
+pub fn init_logging(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| progress::LogWriter).with_target(false);
+    match format {
+        LogFormat::Text => fmt.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => fmt.json().flatten_event(true).with_current_span(false).init(),
+    }
 }
 
 /// Runs the chosen subcommand.
@@ -96,6 +120,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => distribute::verify(a),
         Command::Inspect(a) => distribute::inspect_cmd(a),
         Command::Stamp(a) => distribute::stamp(a),
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     }
 }
 

@@ -1,11 +1,12 @@
 //! `wasmpush render`: what would this generator send for this payload?
 
+use super::progress::{self, Progress};
 use anyhow::{Context, bail};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use wasmpush::config::default_cache_dir;
-use wasmpush::runtime::{Limits, Runtime, RuntimeOptions};
+use wasmpush::runtime::{Generator, Limits, Report, Runtime, RuntimeOptions};
 use wasmpush_sources::EventKind;
 
 #[derive(Debug, clap::Args)]
@@ -16,7 +17,8 @@ pub struct Args {
     /// build-new, build-finished or buildset-complete.
     #[arg(long)]
     event: EventKind,
-    /// A file holding the payload JSON (`-` for stdin).
+    /// A file holding the payload JSON (`-` for stdin), or a folder: each
+    /// `*.json` in it, in name order, rendered in turn.
     #[arg(long)]
     payload: PathBuf,
     /// A generator setting, `key=value` (repeatable).
@@ -43,17 +45,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("--set {s:?}: expected KEY=VALUE"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let text = if args.payload.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).context("reading the payload from stdin")?
-    } else {
-        std::fs::read_to_string(&args.payload)
-            .with_context(|| format!("cannot read payload {}", args.payload.display()))?
+    // A folder: every `*.json` in it, in name order (read before compiling,
+    // so that a wrong path fails at once).
+    let folder = if args.payload.is_dir() { Some(payload_files(&args.payload)?) } else { None };
+    let text = match &folder {
+        Some(_) => String::new(),
+        None => read_payload(&args.payload)?,
     };
-    let payload: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("payload {} is not valid JSON", args.payload.display()))?;
-    if !payload.is_object() {
-        bail!("payload {} must be a JSON object", args.payload.display());
-    }
     let cache_dir = if args.no_cache { None } else { Some(args.cache_dir.unwrap_or_else(default_cache_dir)) };
     let runtime = Runtime::new(&RuntimeOptions { cache_dir, ..RuntimeOptions::default() })?;
     let mut limits = Limits::default();
@@ -65,22 +63,110 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("note: generator {} does not handle {} events; nothing to render", generator.name(), args.event);
         return Ok(ExitCode::SUCCESS);
     }
-    let compact = serde_json::to_string(&payload)?;
-    let Some(report) = generator.generate(args.event, &compact, &settings)? else {
-        eprintln!("note: generator {} produced no report for this event", generator.name());
+    let Some(files) = folder else {
+        let Some(report) = render(&generator, args.event, &args.payload, &text, &settings)? else {
+            eprintln!("note: generator {} produced no report for this event", generator.name());
+            return Ok(ExitCode::SUCCESS);
+        };
+        print_report(&report, "")?;
         return Ok(ExitCode::SUCCESS);
+    };
+    // Each payload in turn: on stdout a `==> NAME <==` line before each body
+    // (which ends with a newline); metadata (`NAME: content-type: ...`),
+    // notes and errors on stderr, each naming the file. One payload failing does not stop the others.
+    let progress = Progress::new(files.len() as u64, "rendering");
+    let mut failed = 0usize;
+    for file in &files {
+        let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let outcome = read_payload(file).and_then(|text| render(&generator, args.event, file, &text, &settings));
+        progress::suspend(|| -> anyhow::Result<()> {
+            match outcome {
+                Ok(Some(report)) => {
+                    let mut out = std::io::stdout().lock();
+                    writeln!(out, "==> {name} <==")?;
+                    out.flush()?;
+                    drop(out);
+                    print_report(&report, &format!("{name}: "))?;
+                    if !report.body.ends_with(b"\n") {
+                        let mut out = std::io::stdout().lock();
+                        out.write_all(b"\n")?;
+                        out.flush()?;
+                    }
+                }
+                Ok(None) => eprintln!("note: {name}: generator {} produced no report", generator.name()),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("error: {name}: {}", super::one_line(&e));
+                }
+            }
+            Ok(())
+        })?;
+        progress.bar().inc(1);
+    }
+    drop(progress);
+    if failed > 0 {
+        eprintln!("error: {failed} of {} payloads failed", files.len());
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `*.json` files directly in `dir`, sorted by name.
+fn payload_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read payload folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    if files.is_empty() {
+        bail!("payload folder {} holds no *.json file", dir.display());
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn read_payload(path: &Path) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading the payload from stdin")
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read payload {}", path.display()))
+    }
+}
+
+/// One payload through the generator, checked by the host's request policy.
+fn render(
+    generator: &Generator,
+    event: EventKind,
+    path: &Path,
+    text: &str,
+    settings: &[(String, String)],
+) -> anyhow::Result<Option<Report>> {
+    let payload: serde_json::Value =
+        serde_json::from_str(text).with_context(|| format!("payload {} is not valid JSON", path.display()))?;
+    if !payload.is_object() {
+        bail!("payload {} must be a JSON object", path.display());
+    }
+    let compact = serde_json::to_string(&payload)?;
+    let Some(report) = generator.generate(event, &compact, settings)? else {
+        return Ok(None);
     };
     // The same request policy the host applies before anything is sent.
     wasmpush_delivery::check_report(generator.name(), &report.content_type, &report.headers, report.path.as_deref())?;
-    eprintln!("content-type: {}", report.content_type);
+    Ok(Some(report))
+}
+
+/// Metadata on stderr (each line starting with `prefix`), the body bytes
+/// exactly on stdout.
+fn print_report(report: &Report, prefix: &str) -> anyhow::Result<()> {
+    eprintln!("{prefix}content-type: {}", report.content_type);
     if let Some(p) = &report.path {
-        eprintln!("path: {p}");
+        eprintln!("{prefix}path: {p}");
     }
     for (k, v) in &report.headers {
-        eprintln!("header: {k}: {v}");
+        eprintln!("{prefix}header: {k}: {v}");
     }
     let mut out = std::io::stdout().lock();
     out.write_all(&report.body)?;
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -1,10 +1,14 @@
 //! `wasmpush run`: the service, from a config file.
 
+use super::progress::{self, Progress};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use wasmpush::config::Config;
-use wasmpush::service::Service;
+use wasmpush::dispatch::DispatchStats;
+use wasmpush::service::{Service, SourceSpec};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,7 +38,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 match never {}
             })
         };
-        let summary = service.run(shutdown_signal(), args.settle).await;
+        // Replaying recorded events on a terminal: a bar of events handled.
+        let progress = replay_total(&service.sources).map(|n| Progress::new(n, "events"));
+        let mut poller = None;
+        let summary = service
+            .run_observed(shutdown_signal(), args.settle, |stats| {
+                if let Some(p) = &progress {
+                    poller = Some(tokio::spawn(follow(p.bar().clone(), stats)));
+                }
+            })
+            .await;
+        if let Some(poller) = poller {
+            poller.abort();
+        }
+        drop(progress);
         watcher.abort();
         let _ = watcher.await;
         let summary = summary?;
@@ -58,6 +75,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Ok(if summary.enqueue_failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     })
+}
+
+/// How many events the replay sources hold, when a progress bar is to be
+/// drawn (stderr is a terminal and every source is a replay); `None`
+/// otherwise (nothing is read then).
+fn replay_total(sources: &[SourceSpec]) -> Option<u64> {
+    if !progress::enabled() || sources.is_empty() {
+        return None;
+    }
+    let mut total = 0;
+    for source in sources {
+        let SourceSpec::Replay { path } = source else { return None };
+        // An unreadable file fails the run itself, with its own message.
+        total += wasmpush_sources::replay::read_events(path).ok()?.len() as u64;
+    }
+    Some(total)
+}
+
+/// Moves `bar` with the events the workers have handled; once all are,
+/// the run is delivering what they produced.
+async fn follow(bar: indicatif::ProgressBar, stats: Arc<DispatchStats>) {
+    loop {
+        let handled = stats.events.load(Ordering::Relaxed);
+        bar.set_position(handled);
+        if bar.length().is_some_and(|len| handled >= len) {
+            bar.set_message("events handled, delivering");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

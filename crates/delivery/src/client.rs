@@ -128,16 +128,26 @@ pub(crate) async fn attempt(
     body: &[u8],
 ) -> Attempt {
     let r = &t.redactor;
-    let Some(url) = crate::policy::target_url(&t.base_url, meta.path.as_deref()) else {
+    let Some(mut url) = crate::policy::target_url(&t.base_url, meta.path.as_deref()) else {
         return Attempt::Permanent {
             error: format!("path {:?} does not stay under server_url", meta.path),
             status: None,
         };
     };
-    let headers = match build_headers(t, meta, body) {
+    // Host-side additions, per attempt and never stored: query secrets and
+    // a token from the reporter's token provider.
+    crate::query::apply(&mut url, &t.query);
+    let mut headers = match build_headers(t, meta, body) {
         Ok(h) => h,
         Err(e) => return Attempt::Permanent { error: r.redact(&e), status: None },
     };
+    let mut token = None;
+    if let Some(p) = &t.token {
+        match p.authorize(client, t.timeout, r, &mut headers).await {
+            Ok(tok) => token = Some(tok),
+            Err(e) => return Attempt::Retry { error: r.redact(&e.to_string()), retry_after: None, status: None },
+        }
+    }
     let attempt_no = meta.attempts + 1;
     if t.debug {
         tracing::info!(
@@ -148,7 +158,25 @@ pub(crate) async fn attempt(
         );
     }
     let started = std::time::Instant::now();
-    let sent = client.post(url).headers(headers).timeout(t.timeout).body(body.to_vec()).send().await;
+    let send =
+        |headers: HeaderMap| client.post(url.clone()).headers(headers).timeout(t.timeout).body(body.to_vec()).send();
+    let mut sent = send(headers.clone()).await;
+    // A 401 to a host-obtained token: it was revoked or expired early. Drop
+    // it, get a new one and send again at once, one time.
+    if let (Some(p), Some(used), Ok(resp)) = (&t.token, &token, &sent)
+        && resp.status() == reqwest::StatusCode::UNAUTHORIZED
+    {
+        if t.debug {
+            tracing::info!(target: "wasmpush_delivery::debug", reporter = name, id = %meta.id, attempt = attempt_no,
+                "response: 401 after {:?}; fetching a new token and sending again", started.elapsed());
+        }
+        p.invalidate(used).await;
+        if let Err(e) = p.authorize(client, t.timeout, r, &mut headers).await {
+            let error = r.redact(&format!("HTTP 401, then {e}"));
+            return Attempt::Retry { error, retry_after: None, status: Some(401) };
+        }
+        sent = send(headers).await;
+    }
     let mut resp = match sent {
         Ok(resp) => resp,
         Err(e) => {
@@ -183,9 +211,20 @@ pub(crate) async fn attempt(
         );
     }
     let describe = || format!("HTTP {}: {}", status.as_u16(), r.redact_body(&body_text, ERROR_BODY_LIMIT));
-    match classify_status(status.as_u16()) {
-        StatusClass::Success => Attempt::Delivered { status: status.as_u16() },
-        StatusClass::Retry => Attempt::Retry { error: describe(), retry_after, status: Some(status.as_u16()) },
-        StatusClass::Permanent => Attempt::Permanent { error: describe(), status: Some(status.as_u16()) },
+    let code = status.as_u16();
+    // `success` lists what counts as delivered; a 2xx outside it is final.
+    let listed = t.success.as_ref().map(|l| l.contains(&code));
+    match (listed, classify_status(code)) {
+        (Some(true), _) | (None, StatusClass::Success) => Attempt::Delivered { status: code },
+        (Some(false), StatusClass::Success) => {
+            let list = t.success.as_deref().unwrap_or_default();
+            let body = r.redact_body(&body_text, ERROR_BODY_LIMIT);
+            Attempt::Permanent {
+                error: format!("HTTP {code} is not in `success` {list:?}: {body}"),
+                status: Some(code),
+            }
+        }
+        (_, StatusClass::Retry) => Attempt::Retry { error: describe(), retry_after, status: Some(code) },
+        (_, StatusClass::Permanent) => Attempt::Permanent { error: describe(), status: Some(code) },
     }
 }

@@ -12,6 +12,8 @@
 //! server_url = "https://ci.example/hook/"   # trailing `/` is normalised
 //! auth = { type = "bearer", token_env = "HOOK_TOKEN" }
 //! headers = { X-Source = "wasmpush", X-Api-Key = { value_file = "/run/secrets/key", prefix = "key " } }
+//! query = { stream = "builds", api_key = { env = "HOOK_API_KEY" } }   # added at send time
+//! success = [200, 201, 204]             # default: any 2xx
 //! verify = true
 //! ca_file = "/etc/wasmpush/ca.pem"
 //! timeout = "10s"
@@ -68,6 +70,19 @@ pub struct TargetConfig {
     /// header set by a generator.
     #[serde(default)]
     pub headers: BTreeMap<String, HeaderValueConfig>,
+    /// Query parameters the host appends to every request URL at send time,
+    /// after the generator's path and query (`name = "literal"` or
+    /// `name = { env = "VAR" }` / `{ file = "/run/secrets/x" }` for a
+    /// secret). A secret parameter is never stored in the outbox and is
+    /// redacted, plain or URL-encoded, in every log line and error. A
+    /// parameter of the same name already in the URL is replaced.
+    #[serde(default)]
+    pub query: BTreeMap<String, QueryValueConfig>,
+    /// Statuses that count as delivered, e.g. `[200, 201, 204]` (default:
+    /// any 2xx). A 2xx not listed is a permanent failure (dead letter);
+    /// 408, 429 and 5xx not listed are retried as usual.
+    #[serde(default)]
+    pub success: Option<Vec<u16>>,
     /// `false` accepts any server certificate (self-signed, wrong host).
     #[serde(default = "default_true")]
     pub verify: bool,
@@ -125,8 +140,10 @@ pub struct TargetConfig {
     pub signing_secret_file: Option<PathBuf>,
 }
 
-/// `auth = { type = "basic", user = "u", password_env = "P" }` or
-/// `auth = { type = "bearer", token_file = "/run/secrets/t" }`.
+/// `auth = { type = "basic", user = "u", password_env = "P" }`,
+/// `auth = { type = "bearer", token_file = "/run/secrets/t" }`, or a token
+/// the host obtains and refreshes itself: `type = "oauth2-client-credentials"`
+/// or `type = "github-app"` (see [`crate::token`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum AuthConfig {
@@ -156,6 +173,73 @@ pub enum AuthConfig {
         #[serde(default)]
         token_file: Option<PathBuf>,
     },
+    /// OAuth 2.0 client credentials grant (RFC 6749 §4.4; Bitbucket Cloud,
+    /// Azure AD, Keycloak): the host POSTs `grant_type=client_credentials`
+    /// to `token_url` with HTTP Basic client authentication and sends
+    /// `Authorization: Bearer <access_token>`, cached until shortly before
+    /// `expires_in`.
+    #[serde(rename = "oauth2-client-credentials")]
+    OAuth2ClientCredentials {
+        /// The token endpoint (`http` or `https`).
+        token_url: String,
+        /// The client id (not a secret).
+        client_id: String,
+        /// Literal client secret: allowed, but `wasmpush check` warns.
+        #[serde(default)]
+        client_secret: Option<String>,
+        /// Env var holding the client secret.
+        #[serde(default)]
+        client_secret_env: Option<String>,
+        /// File holding the client secret.
+        #[serde(default)]
+        client_secret_file: Option<PathBuf>,
+        /// Space-separated scopes to ask for (optional).
+        #[serde(default)]
+        scope: Option<String>,
+    },
+    /// A GitHub App installation token: the host signs an RS256 JWT with the
+    /// app's private key, exchanges it at
+    /// `{api_url}/app/installations/{installation_id}/access_tokens` and
+    /// sends `Authorization: Bearer <token>`, cached until shortly before
+    /// `expires_at`.
+    #[serde(rename = "github-app")]
+    GitHubApp {
+        /// The app's id (a number) or client id (`Iv1.…`): the JWT's `iss`.
+        #[serde(deserialize_with = "id_text")]
+        app_id: String,
+        /// The installation to act as (a number).
+        #[serde(deserialize_with = "id_text")]
+        installation_id: String,
+        /// File holding the app's PEM private key (PKCS#1 as GitHub gives it,
+        /// or PKCS#8).
+        #[serde(default)]
+        private_key_file: Option<PathBuf>,
+        /// Env var holding the PEM private key.
+        #[serde(default)]
+        private_key_env: Option<String>,
+        /// The REST API root; GitHub Enterprise Server:
+        /// `https://HOST/api/v3`.
+        #[serde(default = "default_github_api")]
+        api_url: String,
+    },
+}
+
+/// An id written as a TOML integer or string (`app_id = 12345` or `"Iv1.x"`).
+fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(u64),
+        Text(String),
+    }
+    Ok(match Id::deserialize(d)? {
+        Id::Number(n) => n.to_string(),
+        Id::Text(t) => t,
+    })
+}
+
+fn default_github_api() -> String {
+    "https://api.github.com".to_owned()
 }
 
 /// A configured header value: a plain string, or a secret read from env or
@@ -186,6 +270,30 @@ pub struct SecretHeader {
     /// Text after the secret.
     #[serde(default)]
     pub suffix: String,
+}
+
+/// A configured query parameter: a plain string, or a secret read from env
+/// or file (`{ env = "ZULIP_KEY" }`). A secret parameter is added per
+/// attempt and redacted in every log line and error.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum QueryValueConfig {
+    /// Sent as is; not treated as a secret (a secret-looking name warns).
+    Literal(String),
+    /// Read from env or file when the reporter starts.
+    Secret(SecretQuery),
+}
+
+/// A query parameter whose value is a secret.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretQuery {
+    /// Env var holding the value.
+    #[serde(default)]
+    pub env: Option<String>,
+    /// File holding the value (trailing newline removed).
+    #[serde(default)]
+    pub file: Option<PathBuf>,
 }
 
 pub use wasmpush_model::duration::DurationValue;
@@ -226,7 +334,7 @@ fn secret_url_looking(url: &str) -> bool {
         || reqwest::Url::parse(url).is_ok_and(|p| p.query_pairs().any(|(k, _)| secret_looking(&k) || k == "sig"))
 }
 
-fn secret_looking(name: &str) -> bool {
+pub(crate) fn secret_looking(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     ["auth", "token", "secret", "key", "password", "cookie", "signature"].iter().any(|w| n.contains(w))
 }
@@ -241,6 +349,8 @@ impl TargetConfig {
             server_url_file: None,
             auth: None,
             headers: BTreeMap::new(),
+            query: BTreeMap::new(),
+            success: None,
             verify: true,
             ca_file: None,
             cert: None,
@@ -268,6 +378,8 @@ impl TargetConfig {
         for name in self.headers.keys() {
             crate::resolve::check_config_header_name(name, self.auth.is_some())?;
         }
+        crate::query::validate(self)?;
+        crate::token::validate(self)?;
         if let Some(AuthConfig::Basic { user, .. }) = &self.auth
             && user.contains(':')
         {
@@ -353,6 +465,8 @@ impl TargetConfig {
             }
             _ => {}
         }
+        w.extend(crate::query::warnings(self));
+        w.extend(crate::token::warnings(self));
         if self.signing_secret.is_some() {
             w.push(
                 "`signing_secret` is written in the config; prefer `signing_secret_env` or `signing_secret_file`"
@@ -369,7 +483,9 @@ impl TargetConfig {
         if !self.verify {
             w.push("`verify = false`: the server certificate is not checked".to_owned());
         }
-        let has_creds = self.auth.is_some() || self.headers.values().any(|v| matches!(v, HeaderValueConfig::Secret(_)));
+        let has_creds = self.auth.is_some()
+            || self.headers.values().any(|v| matches!(v, HeaderValueConfig::Secret(_)))
+            || self.query.values().any(|v| matches!(v, QueryValueConfig::Secret(_)));
         let plain_http =
             self.server_url.as_deref().is_some_and(|u| u.trim_start().to_ascii_lowercase().starts_with("http://"));
         if has_creds && plain_http {

@@ -42,11 +42,20 @@
 //! `webhook-timestamp` and, with a signing secret, `webhook-signature`
 //! (`v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`; see
 //! [`webhook`]). Redirects are not followed (a 3xx is a permanent failure).
+//! The configured `query` parameters are appended to the URL after the
+//! generator's own query, per attempt (never stored in the outbox). With a
+//! token provider (`auth` of type `oauth2-client-credentials` or
+//! `github-app`, see [`token`]) `Authorization` is `Bearer <token>`; a 401
+//! makes the host fetch a new token and send again at once, one time.
 //!
 //! # Reporter options (TOML keys, see [`TargetConfig`])
 //! `server_url` (or `server_url_env` / `server_url_file` for a URL that is a secret), `auth` (`{type="basic", user, password_env|password_file|password}` or
-//! `{type="bearer", token_env|token_file|token}`), `headers` (`Name = "literal"` or
-//! `Name = { value_env|value_file, prefix, suffix }`), `verify`, `ca_file`, `cert`, `key`,
+//! `{type="bearer", token_env|token_file|token}` or a token provider:
+//! `{type="oauth2-client-credentials", token_url, client_id, client_secret_env|client_secret_file, scope}`,
+//! `{type="github-app", app_id, installation_id, private_key_file|private_key_env, api_url}`),
+//! `headers` (`Name = "literal"` or
+//! `Name = { value_env|value_file, prefix, suffix }`), `query` (`name = "literal"` or
+//! `name = { env|file }`), `success` (statuses that count as delivered), `verify`, `ca_file`, `cert`, `key`,
 //! `debug`, `debug_body_limit`, `skip_encoding` (accepted; bodies are always sent as
 //! produced), `timeout`, `retry_schedule`, `retry_jitter`, `max_attempts`,
 //! `concurrency`, `signing_secret_env|signing_secret_file|signing_secret`.
@@ -60,15 +69,20 @@ pub mod faults;
 pub mod outbox;
 pub mod policy;
 mod push;
+mod query;
 pub mod resolve;
 pub mod retry;
 pub mod secrets;
+pub mod token;
 pub mod webhook;
 mod worker;
 mod writer;
 
 pub use activity::{Attempted, Outcome};
-pub use config::{AuthConfig, ConfigError, DurationValue, HeaderValueConfig, SecretHeader, TargetConfig};
+pub use config::{
+    AuthConfig, ConfigError, DurationValue, HeaderValueConfig, QueryValueConfig, SecretHeader, SecretQuery,
+    TargetConfig,
+};
 pub use outbox::{Detail, Entry, EntryState, OutboxError, Selector};
 pub use policy::{PolicyError, PolicyRule, check_report};
 pub use push::{Admitting, Delivery, DeliveryError, Outgoing, Stats, TargetStats};

@@ -21,8 +21,14 @@ const FRAMING_HEADERS: &[&str] = &["host", "content-length", "transfer-encoding"
 pub struct ResolvedTarget {
     /// `server_url` parsed, without a trailing `/`.
     pub base_url: Url,
-    /// Full `Authorization` header value, if `auth` is set.
+    /// Full `Authorization` header value, if `auth` is basic or bearer.
     pub(crate) authorization: Option<Secret>,
+    /// The token provider, if `auth` is one (shared by clones).
+    pub(crate) token: Option<std::sync::Arc<crate::token::TokenProvider>>,
+    /// Query parameters added per attempt (`query`).
+    pub(crate) query: Vec<crate::query::QueryParam>,
+    /// Statuses that count as delivered (`success`); `None`: any 2xx.
+    pub(crate) success: Option<Vec<u16>>,
     /// Configured headers, in config order; `true` marks a secret value.
     pub(crate) headers: Vec<(HeaderName, HeaderValue, bool)>,
     pub(crate) verify: bool,
@@ -122,7 +128,10 @@ pub(crate) fn resolve(cfg: &TargetConfig) -> Result<ResolvedTarget, ConfigError>
             secrets.push(t.expose().to_owned());
             Some(Secret::new(format!("Bearer {}", t.expose())))
         }
+        Some(AuthConfig::OAuth2ClientCredentials { .. } | AuthConfig::GitHubApp { .. }) => None,
     };
+    let token = crate::token::resolve(cfg, &mut secrets)?.map(std::sync::Arc::new);
+    let query = crate::query::resolve(cfg, &mut secrets)?;
     if let Some(a) = &authorization
         && HeaderValue::from_str(a.expose()).is_err()
     {
@@ -196,6 +205,9 @@ pub(crate) fn resolve(cfg: &TargetConfig) -> Result<ResolvedTarget, ConfigError>
     Ok(ResolvedTarget {
         base_url,
         authorization,
+        token,
+        query,
+        success: cfg.success.clone(),
         headers,
         verify: cfg.verify,
         ca_pem,

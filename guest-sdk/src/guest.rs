@@ -1,7 +1,7 @@
 //! Friendly Rust types over the WIT records, and their conversions.
 
 use crate::bindings::wasmpush::plugin::{host, types as wit};
-use crate::payload::{Build, BuildsetEvent};
+use crate::payload::{Build, BuildsetEvent, Change};
 use std::fmt;
 
 /// The Buildbot events a generator can ask for.
@@ -169,6 +169,19 @@ impl Event {
     pub fn buildset(&self) -> Result<BuildsetEvent, Error> {
         serde_json::from_str(&self.payload)
             .map_err(|e| Error::new(format!("payload is not a Buildbot buildset event: {e}")))
+    }
+
+    /// The build's changes, for a contract 0.2 generator that needs them
+    /// (`Needs::changes`); empty when the payload has none.
+    pub fn changes(&self) -> Result<Vec<Change>, Error> {
+        #[derive(serde::Deserialize)]
+        struct WithChanges {
+            #[serde(default)]
+            changes: Vec<Change>,
+        }
+        serde_json::from_str::<WithChanges>(&self.payload)
+            .map(|w| w.changes)
+            .map_err(|e| Error::new(format!("payload changes are not Buildbot changes: {e}")))
     }
 
     /// The last value configured for `key`, if any.

@@ -272,6 +272,54 @@ pub struct LogChunk {
     pub content: String,
 }
 
+/// A change (`/api/v2/changes/<id>`), as listed in a build's `changes` when
+/// a contract 0.2 generator needs them (see [`crate::Event::changes`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Change {
+    pub changeid: i64,
+    #[serde(default)]
+    pub parent_changeids: Vec<i64>,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub committer: Option<String>,
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub comments: String,
+    #[serde(default)]
+    pub revision: Option<String>,
+    #[serde(default)]
+    pub when_timestamp: Option<i64>,
+    /// e.g. `refs/pull/42/merge` for a pull request.
+    #[serde(default)]
+    pub branch: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub revlink: Option<String>,
+    #[serde(default)]
+    pub properties: Properties,
+    #[serde(default)]
+    pub repository: String,
+    #[serde(default)]
+    pub project: String,
+    #[serde(default)]
+    pub codebase: String,
+    #[serde(default)]
+    pub sourcestamp: Option<SourceStamp>,
+}
+
+impl Change {
+    /// The pull request number when the branch is `refs/pull/<n>/head` or
+    /// `refs/pull/<n>/merge` (what Buildbot's GitHub reporters look for).
+    pub fn pull_request(&self) -> Option<u64> {
+        let rest = self.branch.as_deref()?.strip_prefix("refs/pull/")?;
+        let (number, tail) = rest.split_once('/')?;
+        matches!(tail, "head" | "merge").then(|| number.parse().ok()).flatten()
+    }
+}
+
 /// The payload of `buildset-complete`: the buildset and all its builds.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BuildsetEvent {

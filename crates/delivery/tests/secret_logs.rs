@@ -118,6 +118,13 @@ async fn no_secret_in_any_log_line_even_with_debug() {
         seen.iter().any(|r| r.path.contains(&format!("/services/T0/B0/{URL_SECRET}"))),
         "the secret URL from the file is where the report goes"
     );
+    // Wait for both down targets' reports to die (a retry may still be
+    // scheduled when the workers first look idle), then commit everything.
+    let t = std::time::Instant::now();
+    while d.stats().dead < 2 {
+        assert!(t.elapsed() < Duration::from_secs(30), "the down targets' reports never died: {:?}", d.stats());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(d.wait_idle(Duration::from_secs(10)).await);
     let entries = d.entries().unwrap();
     d.shutdown().await;

@@ -125,10 +125,10 @@ fn act(delivery: &Delivery, request: Request) -> Answer {
     let selector = |id: Option<String>| id.map_or(Selector::Dead, Selector::Id);
     let done = match request {
         Request::List => delivery.entries().map(|entries| {
-            let dead = entries.iter().filter(|e| e.state == EntryState::Dead).count();
+            let count = |s: EntryState| entries.iter().filter(|e| e.state == s).count();
             Answer {
-                pending: entries.len() - dead,
-                dead,
+                pending: count(EntryState::Pending),
+                dead: count(EntryState::Dead),
                 lines: Some(entries.iter().map(ToString::to_string).collect()),
                 ..Answer::default()
             }

@@ -125,10 +125,10 @@ impl Dispatcher {
                         injected();
                         let started = Instant::now();
                         let mut batch = Batch::default();
-                        handle_event(&pipeline.load_full(), &stats, first, &mut batch);
+                        handle_event(&pipeline.load_full(), &delivery, &stats, first, &mut batch);
                         while batch.events < BATCH && started.elapsed() < commit_delay {
                             let Ok(job) = rx.try_recv() else { break };
-                            handle_event(&pipeline.load_full(), &stats, job, &mut batch);
+                            handle_event(&pipeline.load_full(), &delivery, &stats, job, &mut batch);
                         }
                         store(&delivery, &stats, batch);
                     }
@@ -220,7 +220,7 @@ fn store(delivery: &Delivery, stats: &DispatchStats, batch: Batch) {
     }
 }
 
-fn handle_event(pipeline: &Pipeline, stats: &DispatchStats, job: Job, batch: &mut Batch) {
+fn handle_event(pipeline: &Pipeline, delivery: &Delivery, stats: &DispatchStats, job: Job, batch: &mut Batch) {
     let Job { event, inbox } = job;
     let event = &event;
     batch.events += 1;
@@ -231,23 +231,42 @@ fn handle_event(pipeline: &Pipeline, stats: &DispatchStats, job: Job, batch: &mu
     }
     let outcome = pipeline.handle(event);
     stats.generator_failures.fetch_add(outcome.failures.len() as u64, Ordering::Relaxed);
-    for p in outcome.produced {
-        let r = &p.report;
-        if let Err(e) = check_report(&p.generator, &r.content_type, &r.headers, r.path.as_deref()) {
-            tracing::error!(reporter = %p.reporter, event = %event.event_id(), "report refused, nothing sent: {e}");
-            stats.refused.fetch_add(1, Ordering::Relaxed);
+    // A reporter's requests for one event are checked one by one and stored
+    // all or none: one refused request refuses the event's others too.
+    let mut produced = outcome.produced.into_iter().peekable();
+    while let Some(first) = produced.next() {
+        let mut group = vec![first];
+        while let Some(next) = produced.next_if(|p| p.reporter == group[0].reporter) {
+            group.push(next);
+        }
+        let refusal = group.iter().enumerate().find_map(|(index, p)| {
+            let r = &p.report;
+            check_report(&p.generator, &r.content_type, &r.headers, r.path.as_deref())
+                .map_err(wasmpush_delivery::DeliveryError::from)
+                .and_then(|()| delivery.check_method(&p.reporter, &p.generator, r.method))
+                .err()
+                .map(|e| (index, e))
+        });
+        if let Some((index, e)) = refusal {
+            let (reporter, n) = (&group[0].reporter, group.len());
+            tracing::error!(%reporter, event = %event.event_id(), "report refused, nothing sent (request {index} of {n}): {e}");
+            stats.refused.fetch_add(n as u64, Ordering::Relaxed);
             continue;
         }
-        let outgoing = Outgoing {
-            target: p.reporter.clone(),
-            id: p.id,
-            ordering_key: p.ordering_key,
-            generator: p.generator,
-            body: p.report.body,
-            content_type: p.report.content_type,
-            headers: p.report.headers,
-            path: p.report.path,
-        };
-        batch.reports.push((event.event_id(), outgoing));
+        for p in group {
+            let outgoing = Outgoing {
+                target: p.reporter,
+                id: p.id,
+                ordering_key: p.ordering_key,
+                generator: p.generator,
+                body: p.report.body,
+                content_type: p.report.content_type,
+                headers: p.report.headers,
+                path: p.report.path,
+                method: p.report.method,
+                supersede: p.report.supersede,
+            };
+            batch.reports.push((event.event_id(), outgoing));
+        }
     }
 }

@@ -144,18 +144,21 @@ impl Pipeline {
                         t
                     }
                 };
-                match slot.generator.generate(event.kind, &text, &slot.settings) {
-                    Ok(Some(report)) => {
-                        outcome.produced.push(Produced {
-                            reporter: reporter.name.clone(),
-                            generator: slot.generator.name().to_string(),
-                            id: report_id(&reporter.name, &event.event_id()),
-                            ordering_key: event.ordering_key(),
-                            report,
-                        });
+                match slot.generator.generate_all(event.kind, &text, &slot.settings) {
+                    Ok(reports) if !reports.is_empty() => {
+                        let event_id = event.event_id();
+                        for (index, report) in reports.into_iter().enumerate() {
+                            outcome.produced.push(Produced {
+                                reporter: reporter.name.clone(),
+                                generator: slot.generator.name().to_string(),
+                                id: request_id(&reporter.name, &event_id, index),
+                                ordering_key: event.ordering_key(),
+                                report,
+                            });
+                        }
                         break;
                     }
-                    Ok(None) => {}
+                    Ok(_) => {}
                     Err(e) => {
                         tracing::error!(reporter = %reporter.name, event = %event.event_id(), "{e}");
                         outcome.failures.push(e);
@@ -173,6 +176,18 @@ impl Pipeline {
 pub fn report_id(reporter: &str, event_id: &str) -> String {
     let digest = Sha256::digest(format!("{reporter}\n{event_id}").as_bytes());
     format!("msg_{}", &hex::encode(digest)[..32])
+}
+
+/// The id of request `index` of an event's requests for `reporter`: the
+/// first is [`report_id`] (so a 0.1 generator's ids never change), request
+/// N ≥ 1 is `report_id(reporter, "{event id}#N")`. The generator is
+/// deterministic and the event id stable, so each request keeps its id
+/// across retries, restarts and replays, and enqueueing it again is a no-op.
+pub fn request_id(reporter: &str, event_id: &str, index: usize) -> String {
+    match index {
+        0 => report_id(reporter, event_id),
+        n => report_id(reporter, &format!("{event_id}#{n}")),
+    }
 }
 
 /// Building the pipeline failed.

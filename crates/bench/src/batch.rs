@@ -61,6 +61,8 @@ pub fn pipeline_step(pipeline: Arc<Pipeline>) -> Step {
                 content_type: p.report.content_type,
                 headers: p.report.headers,
                 path: p.report.path,
+                method: Default::default(),
+                supersede: None,
             });
         }
         (out, failures)
@@ -111,6 +113,8 @@ impl ProtoStep {
                         content_type: r.content_type,
                         headers: r.headers,
                         path: r.path,
+                        method: Default::default(),
+                        supersede: None,
                     };
                     (vec![o], 0)
                 }

@@ -120,6 +120,8 @@ async fn main() {
                         content_type: "application/json".to_owned(),
                         headers: vec![],
                         path: None,
+                        method: Default::default(),
+                        supersede: None,
                     }
                 })
                 .collect::<Vec<_>>();

@@ -158,8 +158,10 @@ pub(crate) async fn attempt(
         );
     }
     let started = std::time::Instant::now();
-    let send =
-        |headers: HeaderMap| client.post(url.clone()).headers(headers).timeout(t.timeout).body(body.to_vec()).send();
+    let method = reqwest::Method::from_bytes(meta.method.as_str().as_bytes()).unwrap_or(reqwest::Method::POST);
+    let send = |headers: HeaderMap| {
+        client.request(method.clone(), url.clone()).headers(headers).timeout(t.timeout).body(body.to_vec()).send()
+    };
     let mut sent = send(headers.clone()).await;
     // A 401 to a host-obtained token: it was revoked or expired early. Drop
     // it, get a new one and send again at once, one time.

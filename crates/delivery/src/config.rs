@@ -128,6 +128,10 @@ pub struct TargetConfig {
     /// Requests in flight at once for this target (different ordering keys).
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// HTTP methods this target's generators may use (contract 0.2);
+    /// default `["POST"]`.
+    #[serde(default = "default_methods")]
+    pub methods: Vec<wasmpush_model::method::Method>,
     /// Standard Webhooks signing secret (`whsec_<base64>` or raw text), given
     /// literally (warned), by env var or by file.
     #[serde(default)]
@@ -310,6 +314,10 @@ fn default_timeout() -> DurationValue {
 fn default_jitter() -> f64 {
     0.2
 }
+fn default_methods() -> Vec<wasmpush_model::method::Method> {
+    vec![wasmpush_model::method::Method::Post]
+}
+
 fn default_concurrency() -> usize {
     8
 }
@@ -363,6 +371,7 @@ impl TargetConfig {
             retry_jitter: default_jitter(),
             max_attempts: None,
             concurrency: default_concurrency(),
+            methods: default_methods(),
             signing_secret: None,
             signing_secret_env: None,
             signing_secret_file: None,
@@ -396,6 +405,9 @@ impl TargetConfig {
         }
         if self.max_attempts == Some(0) {
             return Err(ConfigError::field("max_attempts", "must be at least 1".to_owned()));
+        }
+        if self.methods.is_empty() {
+            return Err(ConfigError::field("methods", "must list at least one method (e.g. [\"POST\"])".to_owned()));
         }
         if self.concurrency == 0 {
             return Err(ConfigError::field("concurrency", "must be at least 1".to_owned()));

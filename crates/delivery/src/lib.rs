@@ -10,7 +10,7 @@
 //! for (name, cfg) in &reporters { cfg.validate()?; warn_all(cfg.warnings()); }   // `wasmpush check`
 //! let delivery = Delivery::open(&outbox_path, reporters).await?;                  // resumes pending reports
 //! check_report(gen, &ct, &headers, path.as_deref())?;                             // optional early check
-//! delivery.enqueue(Outgoing { target, id, ordering_key, generator, body, content_type, headers, path })?;
+//! delivery.enqueue(Outgoing { target, id, ordering_key, generator, body, content_type, headers, path, method, supersede })?;
 //! delivery.wait_idle(Duration::from_secs(30)).await;                              // replay / tests
 //! delivery.shutdown().await;
 //! // CLI without a running instance:
@@ -32,11 +32,20 @@
 //!   on the target's schedule with jitter and never sooner than
 //!   `Retry-After`; other statuses (3xx, 4xx) and exhausted attempts go to
 //!   the dead-letter list ([`EntryState::Dead`]). Nothing retries for ever.
+//! * **Supersede**: a report with a `supersede` key replaces the target's
+//!   previous report with the same key if that one is still pending (not
+//!   delivered, not dead): in the commit that stores the new report the old
+//!   one becomes [`EntryState::Superseded`] (its body deleted, listed until
+//!   the next start) and is never sent afterwards. A request already in
+//!   flight completes; its outcome is not recorded (a failure is not
+//!   retried). So a "pending" stuck in retries never lands after the
+//!   "success" that replaced it. Reports without a key are never replaced.
 //! * **Secrets** come from env or files, live only in the host, and are
 //!   replaced by `***` in every log line and stored error ([`Redactor`]).
 //!
 //! # Request layout
-//! `POST {server_url}[/{path}]` with, in order of precedence (later wins):
+//! `{method} {server_url}[/{path}]` (method POST unless the report says
+//! otherwise and the target's `methods` allows it) with, in order of precedence (later wins):
 //! generator headers, configured `headers`, `Content-Type` (if the report
 //! has one), `Authorization` (from `auth`), `webhook-id`,
 //! `webhook-timestamp` and, with a signing secret, `webhook-signature`
@@ -58,7 +67,7 @@
 //! `name = { env|file }`), `success` (statuses that count as delivered), `verify`, `ca_file`, `cert`, `key`,
 //! `debug`, `debug_body_limit`, `skip_encoding` (accepted; bodies are always sent as
 //! produced), `timeout`, `retry_schedule`, `retry_jitter`, `max_attempts`,
-//! `concurrency`, `signing_secret_env|signing_secret_file|signing_secret`.
+//! `concurrency`, `methods` (default `["POST"]`), `signing_secret_env|signing_secret_file|signing_secret`.
 
 #![warn(missing_docs)]
 

@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
+use wasmpush_model::method::Method;
 
 pub(crate) const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
 pub(crate) const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
@@ -26,6 +27,8 @@ pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("co
 /// the same transaction that stores its reports, so after a crash every
 /// inbox row is an event to generate again.
 pub(crate) const INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("inbox");
+/// `target \0 supersede key` → seq of the latest report with that key.
+pub(crate) const SUPERSEDE: TableDefinition<&str, u64> = TableDefinition::new("supersede");
 
 /// Errors of the outbox store.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +73,10 @@ pub enum EntryState {
     /// On the dead-letter list: a permanent failure or attempts exhausted.
     /// Stays until `retry` or `drop`.
     Dead,
+    /// Replaced, before it was delivered, by a later report of the same
+    /// target with the same supersede key; never sent. Listed until the next
+    /// start, which removes it.
+    Superseded,
 }
 
 /// What is stored per report besides the body.
@@ -88,6 +95,10 @@ pub(crate) struct Meta {
     pub last_error: Option<String>,
     pub state: EntryState,
     pub body_len: u64,
+    #[serde(default)]
+    pub method: Method,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersede: Option<String>,
 }
 
 impl Meta {
@@ -140,6 +151,10 @@ pub struct Entry {
     pub state: EntryState,
     /// Body size in bytes.
     pub body_len: u64,
+    /// The HTTP method.
+    pub method: Method,
+    /// Its supersede key, if any.
+    pub supersede: Option<String>,
 }
 
 impl Entry {
@@ -156,6 +171,8 @@ impl Entry {
             last_error: m.last_error.clone(),
             state: m.state,
             body_len: m.body_len,
+            method: m.method,
+            supersede: m.supersede.clone(),
         }
     }
 }
@@ -167,6 +184,7 @@ impl std::fmt::Display for Entry {
         let state = match self.state {
             EntryState::Pending => "pending",
             EntryState::Dead => "dead",
+            EntryState::Superseded => "superseded",
         };
         write!(
             f,
@@ -180,6 +198,12 @@ impl std::fmt::Display for Entry {
             humantime::format_rfc3339_seconds(self.next_attempt_at),
             self.body_len
         )?;
+        if self.method != Method::Post {
+            write!(f, " method={}", self.method)?;
+        }
+        if let Some(k) = &self.supersede {
+            write!(f, " supersede={k:?}")?;
+        }
         if let Some(e) = &self.last_error {
             write!(f, " error={e:?}")?;
         }
@@ -299,6 +323,7 @@ pub(crate) fn open_db_with(
     txn.open_table(INDEX).map_err(storage)?;
     txn.open_table(COUNTERS).map_err(storage)?;
     txn.open_table(INBOX).map_err(storage)?;
+    txn.open_table(SUPERSEDE).map_err(storage)?;
     txn.commit().map_err(storage)?;
     Ok(db)
 }
@@ -459,6 +484,8 @@ mod tests {
             last_error: None,
             state: EntryState::Pending,
             body_len: 0,
+            method: Method::Post,
+            supersede: None,
         };
         let txn = db.begin_write().unwrap();
         {

@@ -80,6 +80,13 @@ pub enum PolicyRule {
     PathEncodedSeparator,
     /// The path has `#`, whitespace, control or non-ASCII characters, or is too long.
     PathInvalidCharacter,
+    /// The reporter does not allow this HTTP method (`methods`).
+    MethodNotAllowed {
+        /// The method asked for.
+        method: String,
+        /// The reporter's `methods`.
+        allowed: Vec<String>,
+    },
 }
 
 impl fmt::Display for PolicyRule {
@@ -92,6 +99,9 @@ impl fmt::Display for PolicyRule {
             PolicyRule::InvalidHeaderName(h) => write!(f, "header name {h:?} is not a valid HTTP token"),
             PolicyRule::InvalidHeaderValue(h) => {
                 write!(f, "header {h:?} has a value with CR/LF, NUL, control or invalid bytes")
+            }
+            PolicyRule::MethodNotAllowed { method, allowed } => {
+                write!(f, "method {method} is not allowed by this reporter (methods = {allowed:?})")
             }
             PolicyRule::InvalidContentType => f.write_str("content type has CR/LF, control or invalid bytes"),
             PolicyRule::PathScheme => f.write_str("path must be relative: no scheme like `https:`"),

@@ -10,9 +10,10 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::config::{ConfigError, TargetConfig};
 use crate::outbox::{self, Entry, EntryState, OutboxError, Selector};
-use crate::policy::{PolicyError, check_report};
+use crate::policy::{PolicyError, PolicyRule, check_report};
 use crate::worker::{Counters, Runner, Shared};
 use crate::writer::{self, Ack, Op};
+use wasmpush_model::method::Method;
 
 /// One report to push, as produced by the host's pipeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,11 @@ pub struct Outgoing {
     pub headers: Vec<(String, String)>,
     /// Relative path under `server_url` (checked by [`check_report`]).
     pub path: Option<String>,
+    /// The HTTP method; the target must allow it (`methods`, default POST).
+    pub method: Method,
+    /// A later report of the same target with the same key replaces this one
+    /// while it waits (see [`crate::outbox`]'s supersede rule).
+    pub supersede: Option<String>,
 }
 
 /// Errors of the delivery service.
@@ -90,6 +96,8 @@ pub struct Stats {
     pub retried: u64,
     /// Reports moved to the dead-letter list.
     pub dead: u64,
+    /// Reports replaced by a later one with the same supersede key.
+    pub superseded: u64,
     /// Reports pending in this instance (including ones reloaded at open).
     pub pending: u64,
 }
@@ -105,6 +113,8 @@ pub struct TargetStats {
     pub retried: u64,
     /// Reports moved to the dead-letter list.
     pub dead: u64,
+    /// Reports replaced by a later one with the same supersede key.
+    pub superseded: u64,
     /// Attempts by outcome: 2xx, 3xx, 4xx, 5xx, no response (connection
     /// error or timeout).
     pub attempts_by_class: [u64; 5],
@@ -184,6 +194,7 @@ impl Delivery {
                 client,
                 permits,
                 queues: Mutex::default(),
+                wake: tokio::sync::Notify::new(),
             };
             if runners.insert(name.clone(), Arc::new(runner)).is_some() {
                 return Err(DeliveryError::DuplicateTarget(name));
@@ -192,6 +203,8 @@ impl Delivery {
         let path = outbox_path.to_owned();
         let (db, entries) = tokio::task::spawn_blocking(move || {
             let db = outbox::open_db_with(&path, faults.as_ref())?;
+            // Superseded entries were listed for the run that replaced them.
+            outbox::drop_in(&db, &|m| m.state == EntryState::Superseded)?;
             let entries = outbox::load_all(&db)?;
             Ok::<_, OutboxError>((Arc::new(db), entries))
         })
@@ -241,7 +254,23 @@ impl Delivery {
             return Err(DeliveryError::InvalidId(o.id.clone()));
         }
         check_report(&o.generator, &o.content_type, &o.headers, o.path.as_deref())?;
+        self.check_method(&o.target, &o.generator, o.method)?;
         Ok(())
+    }
+
+    /// Whether `target` allows `method` (its `methods`, default `["POST"]`).
+    pub fn check_method(&self, target: &str, generator: &str, method: Method) -> Result<(), DeliveryError> {
+        let Some(runner) = self.shared.runners.get(target) else {
+            return Err(DeliveryError::UnknownTarget(target.to_string()));
+        };
+        if runner.target.methods.contains(&method) {
+            return Ok(());
+        }
+        let allowed = runner.target.methods.iter().map(|m| m.as_str().to_string()).collect();
+        Err(DeliveryError::Policy(PolicyError {
+            generator: generator.to_string(),
+            rule: PolicyRule::MethodNotAllowed { method: method.to_string(), allowed },
+        }))
     }
 
     fn account(&self, items: usize, inserted: usize) {
@@ -373,6 +402,7 @@ impl Delivery {
             sent: c.sent.load(Ordering::Relaxed),
             retried: c.retried.load(Ordering::Relaxed),
             dead: c.dead.load(Ordering::Relaxed),
+            superseded: c.superseded.load(Ordering::Relaxed),
             pending: c.pending.load(Ordering::Relaxed),
         }
     }
@@ -390,6 +420,7 @@ impl Delivery {
                     sent: l(&r.stats.sent),
                     retried: l(&r.stats.retried),
                     dead: l(&r.stats.dead),
+                    superseded: l(&r.stats.superseded),
                     attempts_by_class: std::array::from_fn(|i| l(&r.stats.by_class[i])),
                     latency_ms_sum: l(&r.stats.latency_ms_sum),
                     latency: r.stats.latency.snapshot(),

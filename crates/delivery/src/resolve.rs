@@ -38,6 +38,8 @@ pub struct ResolvedTarget {
     pub(crate) debug_body_limit: usize,
     pub(crate) timeout: std::time::Duration,
     pub(crate) concurrency: usize,
+    /// Methods generators may use (`methods`).
+    pub(crate) methods: Vec<wasmpush_model::method::Method>,
     pub(crate) retry: RetryPolicy,
     pub(crate) signing_key: Option<SigningKey>,
     /// Hides every secret of this target in log lines and stored errors.
@@ -216,6 +218,7 @@ pub(crate) fn resolve(cfg: &TargetConfig) -> Result<ResolvedTarget, ConfigError>
         debug_body_limit: cfg.debug_body_limit,
         timeout: cfg.timeout.0,
         concurrency: cfg.concurrency,
+        methods: cfg.methods.clone(),
         retry,
         signing_key,
         redactor: Redactor::new(secrets),

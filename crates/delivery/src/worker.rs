@@ -32,6 +32,7 @@ pub(crate) struct Counters {
     pub sent: AtomicU64,
     pub retried: AtomicU64,
     pub dead: AtomicU64,
+    pub superseded: AtomicU64,
     pub pending: AtomicU64,
     /// Key workers not sleeping (due work exists or a request is in flight).
     pub busy: AtomicUsize,
@@ -56,6 +57,7 @@ pub(crate) struct TargetCounters {
     pub sent: AtomicU64,
     pub retried: AtomicU64,
     pub dead: AtomicU64,
+    pub superseded: AtomicU64,
     /// Attempts by status class: 2xx, 3xx, 4xx, 5xx, none (no response).
     pub by_class: [AtomicU64; 5],
     /// Sum of delivered reports' time from enqueue to 2xx, in ms.
@@ -71,6 +73,7 @@ impl Default for TargetCounters {
             sent: AtomicU64::default(),
             retried: AtomicU64::default(),
             dead: AtomicU64::default(),
+            superseded: AtomicU64::default(),
             by_class: Default::default(),
             latency_ms_sum: AtomicU64::default(),
             latency: Histogram::new(LATENCY_BOUNDS),
@@ -88,6 +91,9 @@ pub(crate) struct Runner {
     pub permits: Semaphore,
     /// A key is present exactly while a worker task serves it.
     pub queues: Mutex<HashMap<String, VecDeque<u64>>>,
+    /// Wakes this target's waiting workers when one of its entries was
+    /// superseded (it may be the one a worker waits to retry).
+    pub wake: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -97,6 +103,10 @@ impl Shared {
         let Some(runner) = self.runners.get(&meta.target) else {
             return false;
         };
+        if meta.state == EntryState::Superseded {
+            runner.wake.notify_waiters();
+            return true;
+        }
         let mut queues = runner.queues.lock().unwrap_or_else(|p| p.into_inner());
         match queues.get_mut(&meta.ordering_key) {
             Some(q) => q.push_back(seq),
@@ -153,6 +163,19 @@ async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
     }
 }
 
+/// Whether entry `seq` was superseded meanwhile (read from the outbox).
+fn is_superseded(shared: &Shared, seq: u64) -> bool {
+    matches!(load_meta(&shared.db, seq), Ok(Some(m)) if m.state == EntryState::Superseded)
+}
+
+/// Counts an entry found superseded: it leaves the pending count.
+fn superseded(shared: &Shared, runner: &Runner, meta: &Meta) {
+    tracing::info!(reporter = %runner.name, id = %meta.id, "report superseded before delivery; not sent");
+    shared.counters.superseded.fetch_add(1, Ordering::Relaxed);
+    shared.counters.pending.fetch_sub(1, Ordering::Relaxed);
+    runner.stats.superseded.fetch_add(1, Ordering::Relaxed);
+}
+
 async fn key_worker(shared: Arc<Shared>, runner: Arc<Runner>, key: String) {
     let c = &shared.counters;
     let mut presence = Presence { c, busy: true };
@@ -187,9 +210,17 @@ async fn key_worker(shared: Arc<Shared>, runner: Arc<Runner>, key: String) {
                 continue;
             }
         };
-        if meta.state == EntryState::Dead {
-            pop_head(&runner, &key);
-            continue;
+        match meta.state {
+            EntryState::Pending => {}
+            EntryState::Dead => {
+                pop_head(&runner, &key);
+                continue;
+            }
+            EntryState::Superseded => {
+                superseded(&shared, &runner, &meta);
+                pop_head(&runner, &key);
+                continue;
+            }
         }
         if !deliver(&shared, &runner, &mut presence, &mut stop, head, &mut meta).await {
             return;
@@ -213,11 +244,30 @@ async fn deliver(
     loop {
         let now = now_ms();
         if meta.next_attempt_at_ms > now {
+            // Waiting for a retry: a later report with the same supersede key
+            // ends the wait (and this entry) early.
+            let woken = runner.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if meta.supersede.is_some() && is_superseded(shared, seq) {
+                superseded(shared, runner, meta);
+                return true;
+            }
             presence.set_busy(false);
-            if !pause(stop, Duration::from_millis(meta.next_attempt_at_ms - now)).await {
+            let wait = Duration::from_millis(meta.next_attempt_at_ms - now);
+            let go_on = tokio::select! {
+                go_on = pause(stop, wait) => go_on,
+                () = woken => true,
+            };
+            if !go_on {
                 return false;
             }
             presence.set_busy(true);
+            continue;
+        }
+        if meta.supersede.is_some() && is_superseded(shared, seq) {
+            superseded(shared, runner, meta);
+            return true;
         }
         // The body is read only with a permit held and dropped with it: the
         // workers waiting for a permit or a retry hold none.

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, Durability, ReadableTable};
 
-use crate::outbox::{BODIES, COUNTERS, ENTRIES, EntryState, INBOX, INDEX, Meta, OutboxError, now_ms, storage};
+use crate::outbox::{
+    BODIES, COUNTERS, ENTRIES, EntryState, INBOX, INDEX, Meta, OutboxError, SUPERSEDE, index_key, now_ms, storage,
+};
 use crate::push::Outgoing;
 
 /// Most operations applied in one transaction.
@@ -116,7 +118,7 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sy
             None => apply(db, &mut ops, durable),
         };
         match result {
-            Ok((inserted, inserted_inbox)) => {
+            Ok((inserted, inserted_inbox, superseded)) => {
                 if durable {
                     last_durable = Instant::now();
                     dirty = false;
@@ -124,6 +126,11 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sy
                     dirty = true;
                 }
                 for (_, seq, meta) in &inserted {
+                    dispatch(*seq, meta);
+                }
+                // A superseded entry's worker may be waiting for a retry:
+                // dispatching it (state `Superseded`) wakes it to drop it.
+                for (seq, meta) in &superseded {
                     dispatch(*seq, meta);
                 }
                 let mut counts = vec![0usize; ops.len()];
@@ -174,7 +181,8 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sy
 
 /// Each new outbox entry with the index of the op that inserted it, and the
 /// inbox seq of each `Admit`, in op order.
-type Applied = (Vec<(usize, u64, Meta)>, Vec<u64>);
+/// (inserted: op index, seq, meta), admitted inbox seqs, superseded entries.
+type Applied = (Vec<(usize, u64, Meta)>, Vec<u64>, Vec<(u64, Meta)>);
 
 /// Applies `ops` in one transaction.
 fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, OutboxError> {
@@ -182,12 +190,14 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
     txn.set_durability(if durable { Durability::Immediate } else { Durability::None }).map_err(storage)?;
     let mut inserted = Vec::new();
     let mut admitted = Vec::new();
+    let mut superseded = Vec::new();
     {
         let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
         let mut bodies = txn.open_table(BODIES).map_err(storage)?;
         let mut index = txn.open_table(INDEX).map_err(storage)?;
         let mut counters = txn.open_table(COUNTERS).map_err(storage)?;
         let mut inbox = txn.open_table(INBOX).map_err(storage)?;
+        let mut keys = txn.open_table(SUPERSEDE).map_err(storage)?;
         let mut next_seq = counters.get("next_seq").map_err(storage)?.map_or(1, |v| v.value());
         let mut next_inbox = counters.get("next_inbox").map_err(storage)?.map_or(1, |v| v.value());
         let now = now_ms();
@@ -223,7 +233,30 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
                             last_error: None,
                             state: EntryState::Pending,
                             body_len: it.body.len() as u64,
+                            method: it.method,
+                            supersede: it.supersede,
                         };
+                        if let Some(k) = &meta.supersede {
+                            let skey = index_key(&meta.target, k);
+                            let previous = keys.get(skey.as_str()).map_err(storage)?.map(|v| v.value());
+                            let waiting = match previous {
+                                Some(old) => entries
+                                    .get(old)
+                                    .map_err(storage)?
+                                    .and_then(|v| Meta::decode(old, v.value()).ok())
+                                    .filter(|m| m.state == EntryState::Pending)
+                                    .map(|m| (old, m)),
+                                None => None,
+                            };
+                            if let Some((old, mut m)) = waiting {
+                                m.state = EntryState::Superseded;
+                                m.last_error = Some(format!("superseded by {} (supersede key {k:?})", meta.id));
+                                entries.insert(old, m.encode().as_slice()).map_err(storage)?;
+                                bodies.remove(old).map_err(storage)?;
+                                superseded.push((old, m));
+                            }
+                            keys.insert(skey.as_str(), seq).map_err(storage)?;
+                        }
                         entries.insert(seq, meta.encode().as_slice()).map_err(storage)?;
                         bodies.insert(seq, it.body.as_slice()).map_err(storage)?;
                         index.insert(key.as_str(), seq).map_err(storage)?;
@@ -231,12 +264,22 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
                     }
                 }
                 Op::Update { seq, meta } => {
-                    if entries.get(*seq).map_err(storage)?.is_some() {
+                    // A superseded entry stays superseded (its worker may
+                    // still report the attempt it had in flight).
+                    let current = entries.get(*seq).map_err(storage)?.map(|v| Meta::decode(*seq, v.value()));
+                    if let Some(current) = current
+                        && current.is_ok_and(|c| c.state != EntryState::Superseded)
+                    {
                         entries.insert(*seq, meta.encode().as_slice()).map_err(storage)?;
                     }
                 }
                 Op::Remove { seq, index_key } => {
-                    entries.remove(*seq).map_err(storage)?;
+                    let gone = entries.remove(*seq).map_err(storage)?.and_then(|v| Meta::decode(*seq, v.value()).ok());
+                    if let Some(skey) = gone.and_then(|m| m.supersede.map(|k| crate::outbox::index_key(&m.target, &k)))
+                        && keys.get(skey.as_str()).map_err(storage)?.is_some_and(|v| v.value() == *seq)
+                    {
+                        keys.remove(skey.as_str()).map_err(storage)?;
+                    }
                     bodies.remove(*seq).map_err(storage)?;
                     index.remove(index_key.as_str()).map_err(storage)?;
                 }
@@ -247,5 +290,5 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
         counters.insert("next_inbox", next_inbox).map_err(storage)?;
     }
     txn.commit().map_err(storage)?;
-    Ok((inserted, admitted))
+    Ok((inserted, admitted, superseded))
 }

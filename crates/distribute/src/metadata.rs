@@ -73,6 +73,9 @@ pub struct Needs {
     pub log_contents: LogContents,
     /// `prev_build` on finished events.
     pub previous_build: bool,
+    /// The build's `changes` (contract 0.2).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub changes: bool,
 }
 
 /// WIT `log-contents`: `"none"`, `"all"` or `{"only": [names]}`.

@@ -48,6 +48,7 @@ fn embed_then_inspect_round_trips_and_replaces() {
             logs: false,
             log_contents: LogContents::Only(vec!["compile.stdio".into()]),
             previous_build: true,
+            changes: true,
         }),
     };
     let stamped = embed_metadata(&wasm, &meta).unwrap();

@@ -1,12 +1,14 @@
 //! What every wasmpush crate shares, in one home: how a secret is read and
 //! kept out of text ([`secret`]), how a byte size and a duration are written
-//! ([`size`], [`duration`]), how a duration is counted into buckets
+//! ([`size`], [`duration`]), which HTTP methods a report may use ([`method`]),
+//! how a duration is counted into buckets
 //! ([`histogram`]), how an error chain becomes one line ([`error_chain`]),
 //! and which TLS crypto provider the process uses
 //! ([`install_crypto_provider`]).
 
 pub mod duration;
 pub mod histogram;
+pub mod method;
 pub mod secret;
 pub mod size;
 

@@ -54,6 +54,7 @@ pub fn gather(app: &App) -> StatusView {
         match e.state {
             EntryState::Pending => row.pending += 1,
             EntryState::Dead => row.dead += 1,
+            EntryState::Superseded => row.superseded += 1,
         }
     }
     let recent = probes
@@ -120,7 +121,10 @@ pub(super) async fn list(State(app): State<Arc<App>>, Query(q): Query<ListQuery>
         None => None,
         Some("pending") => Some(EntryState::Pending),
         Some("dead") => Some(EntryState::Dead),
-        Some(other) => return refuse(StatusCode::BAD_REQUEST, &format!("state: `{other}` is not pending or dead")),
+        Some("superseded") => Some(EntryState::Superseded),
+        Some(other) => {
+            return refuse(StatusCode::BAD_REQUEST, &format!("state: `{other}` is not pending, dead or superseded"));
+        }
     };
     match app.probes.delivery.entries() {
         Ok(entries) => {

@@ -17,7 +17,7 @@ impl Collector for Probes {
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let d = &self.dispatch;
         let out = self.delivery.stats();
-        let counters: [(&str, &str, u64); 11] = [
+        let counters: [(&str, &str, u64); 12] = [
             ("events", "Events taken from the sources and generated", l(&d.events)),
             ("reports_generated", "Reports produced by generators", l(&d.reports)),
             ("generator_failures", "Generator calls that failed (time, memory, trap, error)", l(&d.generator_failures)),
@@ -28,6 +28,11 @@ impl Collector for Probes {
             ("deliveries", "Reports delivered (2xx)", out.sent),
             ("delivery_retries", "Failed attempts scheduled for a retry", out.retried),
             ("dead_letters", "Reports moved to the dead-letter list", out.dead),
+            (
+                "reports_superseded",
+                "Reports replaced before delivery by one with the same supersede key",
+                out.superseded,
+            ),
             (
                 "relay_unavailable",
                 "Relay POSTs answered 503 (not stored; Buildbot drops them)",
@@ -81,10 +86,11 @@ impl Collector for Probes {
 
         let targets = self.delivery.target_stats();
         type Read<T> = fn(&T) -> u64;
-        let per_target: [(&str, &str, Read<wasmpush_delivery::TargetStats>); 3] = [
+        let per_target: [(&str, &str, Read<wasmpush_delivery::TargetStats>); 4] = [
             ("reporter_deliveries", "Reports delivered (2xx), by reporter", |t| t.sent),
             ("reporter_retries", "Failed attempts scheduled for a retry, by reporter", |t| t.retried),
             ("reporter_dead_letters", "Reports moved to the dead-letter list, by reporter", |t| t.dead),
+            ("reporter_superseded", "Reports replaced before delivery (supersede key), by reporter", |t| t.superseded),
         ];
         for (name, help, value) in per_target {
             let rows = targets.iter().map(|t| (vec![("reporter", t.reporter.clone())], value(t)));

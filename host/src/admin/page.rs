@@ -321,6 +321,7 @@ mod tests {
                 retries: 2,
                 pending: 1,
                 dead: 2,
+                superseded: 0,
                 last_error: Some("HTTP 500".into()),
             }],
             recent: vec![

@@ -38,6 +38,9 @@ pub struct ReporterView {
     pub pending: u64,
     /// On the dead-letter list now.
     pub dead: u64,
+    /// Replaced by a later report with the same supersede key (listed until
+    /// the next start).
+    pub superseded: u64,
     /// The last failed attempt's error (secrets redacted).
     pub last_error: Option<String>,
 }
@@ -83,7 +86,7 @@ pub struct EntryView {
     pub reporter: String,
     pub ordering_key: String,
     pub generator: String,
-    /// `pending` or `dead`.
+    /// `pending`, `dead` or `superseded`.
     pub state: String,
     pub attempts: u32,
     pub enqueued_at_ms: u64,
@@ -107,6 +110,7 @@ impl From<&Entry> for EntryView {
             state: match e.state {
                 EntryState::Pending => "pending",
                 EntryState::Dead => "dead",
+                EntryState::Superseded => "superseded",
             }
             .to_string(),
             attempts: e.attempts,

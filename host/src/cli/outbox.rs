@@ -66,8 +66,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             for e in &entries {
                 println!("{e}");
             }
-            let dead = entries.iter().filter(|e| e.state == wasmpush_delivery::EntryState::Dead).count();
-            eprintln!("{} pending, {dead} dead in {}", entries.len() - dead, path.display());
+            let count = |s| entries.iter().filter(|e| e.state == s).count();
+            use wasmpush_delivery::EntryState::{Dead, Pending};
+            eprintln!("{} pending, {} dead in {}", count(Pending), count(Dead), path.display());
         }
         Action::Retry { id } => {
             let n = outbox::retry(&path, &id.map(Selector::Id).unwrap_or(Selector::Dead))?;

@@ -64,11 +64,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let Some(files) = folder else {
-        let Some(report) = render(&generator, args.event, &args.payload, &text, &settings)? else {
+        let reports = render(&generator, args.event, &args.payload, &text, &settings)?;
+        if reports.is_empty() {
             eprintln!("note: generator {} produced no report for this event", generator.name());
-            return Ok(ExitCode::SUCCESS);
-        };
-        print_report(&report, "")?;
+        }
+        print_reports(&reports, "")?;
         return Ok(ExitCode::SUCCESS);
     };
     // Each payload in turn: on stdout a `==> NAME <==` line before each body
@@ -81,19 +81,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let outcome = read_payload(file).and_then(|text| render(&generator, args.event, file, &text, &settings));
         progress::suspend(|| -> anyhow::Result<()> {
             match outcome {
-                Ok(Some(report)) => {
+                Ok(reports) if !reports.is_empty() => {
                     let mut out = std::io::stdout().lock();
                     writeln!(out, "==> {name} <==")?;
                     out.flush()?;
                     drop(out);
-                    print_report(&report, &format!("{name}: "))?;
-                    if !report.body.ends_with(b"\n") {
+                    print_reports(&reports, &format!("{name}: "))?;
+                    if reports.len() == 1 && !reports[0].body.ends_with(b"\n") {
                         let mut out = std::io::stdout().lock();
                         out.write_all(b"\n")?;
                         out.flush()?;
                     }
                 }
-                Ok(None) => eprintln!("note: {name}: generator {} produced no report", generator.name()),
+                Ok(_) => eprintln!("note: {name}: generator {} produced no report", generator.name()),
                 Err(e) => {
                     failed += 1;
                     eprintln!("error: {name}: {}", super::one_line(&e));
@@ -133,32 +133,57 @@ fn read_payload(path: &Path) -> anyhow::Result<String> {
     }
 }
 
-/// One payload through the generator, checked by the host's request policy.
+/// One payload through the generator, each request checked by the host's
+/// request policy (methods are the reporter's business: not checked here).
 fn render(
     generator: &Generator,
     event: EventKind,
     path: &Path,
     text: &str,
     settings: &[(String, String)],
-) -> anyhow::Result<Option<Report>> {
+) -> anyhow::Result<Vec<Report>> {
     let payload: serde_json::Value =
         serde_json::from_str(text).with_context(|| format!("payload {} is not valid JSON", path.display()))?;
     if !payload.is_object() {
         bail!("payload {} must be a JSON object", path.display());
     }
     let compact = serde_json::to_string(&payload)?;
-    let Some(report) = generator.generate(event, &compact, settings)? else {
-        return Ok(None);
-    };
-    // The same request policy the host applies before anything is sent.
-    wasmpush_delivery::check_report(generator.name(), &report.content_type, &report.headers, report.path.as_deref())?;
-    Ok(Some(report))
+    let reports = generator.generate_all(event, &compact, settings)?;
+    for (i, r) in reports.iter().enumerate() {
+        // The same request policy the host applies before anything is sent.
+        wasmpush_delivery::check_report(generator.name(), &r.content_type, &r.headers, r.path.as_deref())
+            .with_context(|| format!("request {i} of {}", reports.len()))?;
+    }
+    Ok(reports)
+}
+
+/// One request as before; several (contract 0.2) each under
+/// `request N: ` on stderr, each body followed by a newline on stdout.
+fn print_reports(reports: &[Report], prefix: &str) -> anyhow::Result<()> {
+    if let [one] = reports {
+        return print_report(one, prefix);
+    }
+    for (i, r) in reports.iter().enumerate() {
+        print_report(r, &format!("{prefix}request {i}: "))?;
+        if !r.body.ends_with(b"\n") {
+            let mut out = std::io::stdout().lock();
+            out.write_all(b"\n")?;
+            out.flush()?;
+        }
+    }
+    Ok(())
 }
 
 /// Metadata on stderr (each line starting with `prefix`), the body bytes
 /// exactly on stdout.
 fn print_report(report: &Report, prefix: &str) -> anyhow::Result<()> {
+    if report.method != wasmpush::runtime::Method::Post {
+        eprintln!("{prefix}method: {}", report.method);
+    }
     eprintln!("{prefix}content-type: {}", report.content_type);
+    if let Some(k) = &report.supersede {
+        eprintln!("{prefix}supersede: {k}");
+    }
     if let Some(p) = &report.path {
         eprintln!("{prefix}path: {p}");
     }

@@ -46,8 +46,14 @@ pub enum Cause {
     Trap { message: String },
     #[error("exited the process with status {code}")]
     Exit { code: i32 },
-    #[error("returned a {size}-byte report (body, content type, headers and path), over the {limit}-byte max_output")]
+    #[error(
+        "returned {size} bytes of requests (bodies, content types, headers, paths, supersede keys), over the {limit}-byte max_output"
+    )]
     OutputTooLarge { size: u64, limit: u64 },
+    #[error("returned {count} requests for one event, over the limit of {limit} (max_requests)")]
+    TooManyRequests { count: usize, limit: usize },
+    #[error("request {index}: {reason}")]
+    BadRequest { index: usize, reason: String },
     #[error("returned {count} headers, over the limit of {limit} (max_headers)")]
     TooManyHeaders { count: usize, limit: usize },
     #[error("returned {size} bytes of headers, over the {limit}-byte max_header_bytes")]

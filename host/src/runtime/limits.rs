@@ -15,11 +15,15 @@ pub struct Limits {
     /// interruption (granularity: [`super::EPOCH_TICK`]).
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
-    /// Largest report accepted: body, content type, headers and path
-    /// together (all of it is stored in the outbox).
+    /// Largest output accepted for one event: body, content type, headers,
+    /// path and supersede key of all its requests together (all of it is
+    /// stored in the outbox).
     #[serde(deserialize_with = "wasmpush_model::size::deserialize")]
     pub max_output: u64,
-    /// Most headers one report may carry.
+    /// Most requests one event may produce (contract 0.2; a 0.1 generator
+    /// produces at most one).
+    pub max_requests: usize,
+    /// Most headers one request may carry.
     pub max_headers: usize,
     /// Most bytes of header names and values together in one report.
     #[serde(deserialize_with = "wasmpush_model::size::deserialize")]
@@ -37,6 +41,7 @@ impl Default for Limits {
             memory: 64 << 20,
             timeout: Duration::from_secs(2),
             max_output: 1 << 20,
+            max_requests: 16,
             max_headers: 64,
             max_header_bytes: 16 << 10,
             max_log: 64 << 10,

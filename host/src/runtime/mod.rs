@@ -15,9 +15,18 @@ pub mod error;
 pub mod limits;
 pub mod sandbox;
 
+/// Contract 0.1.0 (`wit/wasmpush.wit`): at most one POST per event.
 mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
+        world: "generator",
+    });
+}
+
+/// Contract 0.2.0 (`wit/v0.2/wasmpush.wit`): a list of requests per event.
+mod bindings_v2 {
+    wasmtime::component::bindgen!({
+        path: "../wit/v0.2",
         world: "generator",
     });
 }
@@ -27,6 +36,7 @@ pub use error::{Cause, GenerateError, LoadError};
 pub use limits::Limits;
 
 use bindings::wasmpush::plugin::types as wit;
+use bindings_v2::wasmpush::plugin::types as wit2;
 use sandbox::State;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -34,6 +44,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use wasmpush_model::histogram::{CALL_BOUNDS, Histogram, Snapshot};
+pub use wasmpush_model::method::Method;
 use wasmpush_sources::EventKind;
 /// Payload parts a generator needs (the WIT `needs` record; `kinds` are its events).
 pub use wasmpush_sources::buildbot::{LogContents, Needs};
@@ -113,6 +124,10 @@ impl Runtime {
             .map_err(link_err)?;
         bindings::wasmpush::plugin::types::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
             .map_err(link_err)?;
+        bindings_v2::wasmpush::plugin::host::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
+            .map_err(link_err)?;
+        bindings_v2::wasmpush::plugin::types::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
+            .map_err(link_err)?;
         let cache = match &options.cache_dir {
             Some(dir) => Some(Cache::open(dir, &engine)?),
             None => None,
@@ -184,7 +199,16 @@ impl Runtime {
         let wrong_world =
             |e: wasmtime::Error| LoadError::WrongWorld { path: path.to_path_buf(), reason: format!("{e:#}") };
         let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
-        let pre = bindings::GeneratorPre::new(instance_pre).map_err(wrong_world)?;
+        // The exports' types tell the contracts apart (0.2 returns a list).
+        let pre = match bindings_v2::GeneratorPre::new(instance_pre.clone()) {
+            Ok(v2) => Pre::V2(v2),
+            Err(v2_err) => {
+                Pre::V1(bindings::GeneratorPre::new(instance_pre).map_err(|v1_err| LoadError::WrongWorld {
+                    path: path.to_path_buf(),
+                    reason: format!("not wasmpush:plugin@0.1.0 ({v1_err:#}) nor @0.2.0 ({v2_err:#})"),
+                })?)
+            }
+        };
         let mut generator = Generator {
             name: name.unwrap_or("").to_string(),
             path: path.to_path_buf(),
@@ -261,13 +285,28 @@ pub struct Info {
     pub needs: Needs,
 }
 
-/// A report as the generator returned it, before the host's policy checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One request as the generator returned it, before the host's policy
+/// checks. A 0.1 generator's report is a `POST` with no supersede key.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Report {
+    pub method: Method,
     pub body: Vec<u8>,
     pub content_type: String,
     pub headers: Vec<(String, String)>,
+    /// Relative path, with an optional `?query`.
     pub path: Option<String>,
+    /// A newer report of the same reporter with this key replaces a waiting one.
+    pub supersede: Option<String>,
+    /// (name, JSON pointer) of response values to keep for the same build.
+    pub keep: Vec<(String, String)>,
+    /// Fill `{name}` placeholders in path and body from kept values at send time.
+    pub fill: bool,
+}
+
+/// Which contract a component implements.
+enum Pre {
+    V1(bindings::GeneratorPre<State>),
+    V2(bindings_v2::GeneratorPre<State>),
 }
 
 /// A loaded, pre-linked generator. Cheap to share between threads; every
@@ -279,7 +318,7 @@ pub struct Generator {
     origin: Origin,
     info: Info,
     limits: Limits,
-    pre: bindings::GeneratorPre<State>,
+    pre: Pre,
     calls: CallCounters,
 }
 
@@ -360,13 +399,24 @@ impl Generator {
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
+    /// The contract it implements: `"0.1.0"` or `"0.2.0"`.
+    pub fn contract(&self) -> &'static str {
+        match self.pre {
+            Pre::V1(_) => "0.1.0",
+            Pre::V2(_) => "0.2.0",
+        }
+    }
     /// Whether the generator declared interest in `kind`.
     pub fn wants(&self, kind: EventKind) -> bool {
         self.info.events.contains(&kind)
     }
 
     fn store(&self) -> Store<State> {
-        let mut store = Store::new(self.pre.engine(), State::new(&self.name, self.limits.memory, self.limits.max_log));
+        let engine = match &self.pre {
+            Pre::V1(pre) => pre.engine(),
+            Pre::V2(pre) => pre.engine(),
+        };
+        let mut store = Store::new(engine, State::new(&self.name, self.limits.memory, self.limits.max_log));
         store.limiter(|s| s.limiter());
         let ticks = self.limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()).max(1) as u64;
         // +1: the current tick may be about to end.
@@ -377,12 +427,16 @@ impl Generator {
 
     fn run<T>(
         &self,
-        call: impl FnOnce(&mut Store<State>, &bindings::Generator) -> wasmtime::Result<T>,
+        call: impl FnOnce(&mut Store<State>, Instance) -> wasmtime::Result<T>,
     ) -> Result<T, GenerateError> {
         let mut store = self.store();
         let fail = |cause| GenerateError { generator: self.name.clone(), cause };
-        let result = match self.pre.instantiate(&mut store) {
-            Ok(instance) => call(&mut store, &instance),
+        let instance = match &self.pre {
+            Pre::V1(pre) => pre.instantiate(&mut store).map(Instance::V1),
+            Pre::V2(pre) => pre.instantiate(&mut store).map(Instance::V2),
+        };
+        let result = match instance {
+            Ok(instance) => call(&mut store, instance),
             Err(e) => Err(e),
         };
         let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
@@ -407,7 +461,13 @@ impl Generator {
     }
 
     fn describe(&self) -> Result<Info, GenerateError> {
-        let info = self.run(|store, g| g.call_describe(store))?;
+        let (info, changes) = self.run(|store, g| match g {
+            Instance::V1(g) => g.call_describe(store).map(|info| (info, false)),
+            Instance::V2(g) => g.call_describe(store).map(|info| {
+                let changes = info.needs.changes;
+                (info_from_v2(info), changes)
+            }),
+        })?;
         let events: Vec<EventKind> = info.events.into_iter().map(event_kind_from_wit).collect();
         Ok(Info {
             name: info.name,
@@ -424,20 +484,22 @@ impl Generator {
                     wit::LogContents::Only(v) => LogContents::Only(v.into_iter().collect()),
                 },
                 previous_build: info.needs.previous_build,
+                changes,
             },
             events,
         })
     }
 
-    /// Runs the generator on one event in a fresh instance. `payload` is the
-    /// JSON text of the payload; `settings` the generator's configured
-    /// key/values. `Ok(None)` means "nothing to report".
-    pub fn generate(
+    /// Runs the generator on one event in a fresh instance: the requests to
+    /// send, in order (empty: nothing to send). `payload` is the JSON text of
+    /// the payload; `settings` the generator's configured key/values. The
+    /// limits apply to the event's requests together.
+    pub fn generate_all(
         &self,
         kind: EventKind,
         payload: &str,
         settings: &[(String, String)],
-    ) -> Result<Option<Report>, GenerateError> {
+    ) -> Result<Vec<Report>, GenerateError> {
         let started = std::time::Instant::now();
         let result = self.generate_once(kind, payload, settings);
         let c = &self.calls;
@@ -452,38 +514,179 @@ impl Generator {
         result
     }
 
-    fn generate_once(
+    /// [`Generator::generate_all`] for callers that expect at most one
+    /// request (0.1-style tools and tests): the first one; more than one is
+    /// an error naming the count.
+    pub fn generate(
         &self,
         kind: EventKind,
         payload: &str,
         settings: &[(String, String)],
     ) -> Result<Option<Report>, GenerateError> {
-        let event =
-            wit::Event { kind: event_kind_to_wit(kind), payload: payload.to_string(), settings: settings.to_vec() };
-        let outcome = self.run(|store, g| g.call_generate(store, &event))?;
-        let fail = |cause| GenerateError { generator: self.name.clone(), cause };
-        match outcome {
-            Err(e) => Err(fail(Cause::Guest { message: error::truncate(&e.message, 2000) })),
-            Ok(None) => Ok(None),
-            Ok(Some(r)) => {
-                let limits = &self.limits;
-                if r.headers.len() > limits.max_headers {
-                    return Err(fail(Cause::TooManyHeaders { count: r.headers.len(), limit: limits.max_headers }));
-                }
-                let header_bytes: u64 = r.headers.iter().map(|(n, v)| (n.len() + v.len()) as u64).sum();
-                if header_bytes > limits.max_header_bytes {
-                    return Err(fail(Cause::HeadersTooLarge { size: header_bytes, limit: limits.max_header_bytes }));
-                }
-                let size = r.body.len() as u64
-                    + r.content_type.len() as u64
-                    + r.path.as_ref().map_or(0, |p| p.len() as u64)
-                    + header_bytes;
-                if size > limits.max_output {
-                    return Err(fail(Cause::OutputTooLarge { size, limit: limits.max_output }));
-                }
-                Ok(Some(Report { body: r.body, content_type: r.content_type, headers: r.headers, path: r.path }))
-            }
+        let mut all = self.generate_all(kind, payload, settings)?;
+        if all.len() > 1 {
+            let cause = Cause::TooManyRequests { count: all.len(), limit: 1 };
+            return Err(GenerateError { generator: self.name.clone(), cause });
         }
+        Ok(all.pop())
+    }
+
+    fn generate_once(
+        &self,
+        kind: EventKind,
+        payload: &str,
+        settings: &[(String, String)],
+    ) -> Result<Vec<Report>, GenerateError> {
+        let fail = |cause| GenerateError { generator: self.name.clone(), cause };
+        let guest = |e: String| fail(Cause::Guest { message: error::truncate(&e, 2000) });
+        let reports: Vec<Report> = match &self.pre {
+            Pre::V1(_) => {
+                let event = wit::Event {
+                    kind: event_kind_to_wit(kind),
+                    payload: payload.to_string(),
+                    settings: settings.to_vec(),
+                };
+                let outcome = self.run(|store, g| match g {
+                    Instance::V1(g) => g.call_generate(store, &event),
+                    Instance::V2(_) => unreachable!("a 0.1 component instantiates as 0.1"),
+                })?;
+                match outcome {
+                    Err(e) => return Err(guest(e.message)),
+                    Ok(None) => Vec::new(),
+                    Ok(Some(r)) => vec![Report {
+                        body: r.body,
+                        content_type: r.content_type,
+                        headers: r.headers,
+                        path: r.path,
+                        ..Report::default()
+                    }],
+                }
+            }
+            Pre::V2(_) => {
+                let event = wit2::Event {
+                    kind: event_kind_to_v2(kind),
+                    payload: payload.to_string(),
+                    settings: settings.to_vec(),
+                };
+                let outcome = self.run(|store, g| match g {
+                    Instance::V2(g) => g.call_generate(store, &event),
+                    Instance::V1(_) => unreachable!("a 0.2 component instantiates as 0.2"),
+                })?;
+                match outcome {
+                    Err(e) => return Err(guest(e.message)),
+                    Ok(requests) => requests.into_iter().map(report_from_v2).collect(),
+                }
+            }
+        };
+        self.check_output(&reports).map_err(fail)?;
+        Ok(reports)
+    }
+
+    /// The limits over an event's requests: count, headers per request,
+    /// and the size of everything stored.
+    fn check_output(&self, reports: &[Report]) -> Result<(), Cause> {
+        let limits = &self.limits;
+        if reports.len() > limits.max_requests {
+            return Err(Cause::TooManyRequests { count: reports.len(), limit: limits.max_requests });
+        }
+        let mut size = 0u64;
+        for (index, r) in reports.iter().enumerate() {
+            if r.headers.len() > limits.max_headers {
+                return Err(Cause::TooManyHeaders { count: r.headers.len(), limit: limits.max_headers });
+            }
+            let header_bytes: u64 = r.headers.iter().map(|(n, v)| (n.len() + v.len()) as u64).sum();
+            if header_bytes > limits.max_header_bytes {
+                return Err(Cause::HeadersTooLarge { size: header_bytes, limit: limits.max_header_bytes });
+            }
+            if let Some(key) = &r.supersede
+                && (key.is_empty() || key.len() > 512 || key.chars().any(char::is_control))
+            {
+                let reason = "a supersede key must be 1..=512 printable bytes".to_string();
+                return Err(Cause::BadRequest { index, reason });
+            }
+            for (name, pointer) in &r.keep {
+                if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    let reason = format!("keep name {:?}: 1..=64 ASCII letters, digits or `_`", error::printable(name));
+                    return Err(Cause::BadRequest { index, reason });
+                }
+                if !(pointer.is_empty() || pointer.starts_with('/')) {
+                    let reason = format!("keep pointer {:?} is not a JSON pointer", error::printable(pointer));
+                    return Err(Cause::BadRequest { index, reason });
+                }
+            }
+            let keep_bytes: u64 = r.keep.iter().map(|(n, p)| (n.len() + p.len()) as u64).sum();
+            size += r.body.len() as u64
+                + r.content_type.len() as u64
+                + r.path.as_ref().map_or(0, |p| p.len() as u64)
+                + r.supersede.as_ref().map_or(0, |k| k.len() as u64)
+                + keep_bytes
+                + header_bytes;
+        }
+        if size > limits.max_output {
+            return Err(Cause::OutputTooLarge { size, limit: limits.max_output });
+        }
+        Ok(())
+    }
+}
+
+/// An instance of either contract.
+enum Instance {
+    V1(bindings::Generator),
+    V2(bindings_v2::Generator),
+}
+
+/// 0.2's `info` in 0.1's shape (the host reads `changes` separately).
+fn info_from_v2(info: wit2::Info) -> wit::Info {
+    wit::Info {
+        name: info.name,
+        version: info.version,
+        description: info.description,
+        events: info.events.into_iter().map(event_kind_from_v2).map(event_kind_to_wit).collect(),
+        needs: wit::Needs {
+            properties: info.needs.properties,
+            steps: info.needs.steps,
+            logs: info.needs.logs,
+            log_contents: match info.needs.log_contents {
+                wit2::LogContents::None => wit::LogContents::None,
+                wit2::LogContents::All => wit::LogContents::All,
+                wit2::LogContents::Only(v) => wit::LogContents::Only(v),
+            },
+            previous_build: info.needs.previous_build,
+        },
+    }
+}
+
+fn report_from_v2(r: wit2::Request) -> Report {
+    Report {
+        method: match r.method {
+            wit2::Method::Post => Method::Post,
+            wit2::Method::Put => Method::Put,
+            wit2::Method::Patch => Method::Patch,
+            wit2::Method::Delete => Method::Delete,
+        },
+        body: r.body,
+        content_type: r.content_type,
+        headers: r.headers,
+        path: r.path,
+        supersede: r.supersede,
+        keep: r.keep.into_iter().map(|k| (k.name, k.pointer)).collect(),
+        fill: r.fill,
+    }
+}
+
+fn event_kind_to_v2(k: EventKind) -> wit2::EventKind {
+    match k {
+        EventKind::BuildNew => wit2::EventKind::BuildNew,
+        EventKind::BuildFinished => wit2::EventKind::BuildFinished,
+        EventKind::BuildsetComplete => wit2::EventKind::BuildsetComplete,
+    }
+}
+
+fn event_kind_from_v2(k: wit2::EventKind) -> EventKind {
+    match k {
+        wit2::EventKind::BuildNew => EventKind::BuildNew,
+        wit2::EventKind::BuildFinished => EventKind::BuildFinished,
+        wit2::EventKind::BuildsetComplete => EventKind::BuildsetComplete,
     }
 }
 

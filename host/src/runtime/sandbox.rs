@@ -157,6 +157,21 @@ impl WasiView for State {
 }
 
 impl super::bindings::wasmpush::plugin::types::Host for State {}
+impl super::bindings_v2::wasmpush::plugin::types::Host for State {}
+
+impl super::bindings_v2::wasmpush::plugin::host::Host for State {
+    fn log(&mut self, level: super::bindings_v2::wasmpush::plugin::types::Level, message: String) {
+        use super::bindings_v2::wasmpush::plugin::types::Level as V2;
+        let level = match level {
+            V2::Trace => Level::Trace,
+            V2::Debug => Level::Debug,
+            V2::Info => Level::Info,
+            V2::Warn => Level::Warn,
+            V2::Error => Level::Error,
+        };
+        host::Host::log(self, level, message);
+    }
+}
 
 impl host::Host for State {
     fn log(&mut self, level: Level, message: String) {

@@ -263,6 +263,8 @@ pub fn report(target: &str, id: &str, key: &str, body: &str) -> Outgoing {
         content_type: "application/json".to_owned(),
         headers: vec![],
         path: None,
+        method: Default::default(),
+        supersede: None,
     }
 }
 

@@ -228,6 +228,9 @@ async fn details<A: Api>(
     if needs.previous_build && kind != EventKind::BuildNew {
         build.insert("prev_build".into(), previous_build(api, builderid, number).await?);
     }
+    if needs.changes {
+        build.insert("changes".into(), Value::Array(api.list(&format!("builds/{buildid}/changes"), "changes").await?));
+    }
     Ok(())
 }
 

@@ -68,6 +68,10 @@ pub struct Needs {
     pub log_contents: LogContents,
     /// `prev_build` on finished builds (modes `change`/`problem`).
     pub previous_build: bool,
+    /// `changes`: the build's change objects (`builds/<id>/changes`;
+    /// contract 0.2). Only the Buildbot source can fetch them: a relayed
+    /// HttpStatusPush body has none.
+    pub changes: bool,
 }
 
 impl Default for Needs {
@@ -79,6 +83,7 @@ impl Default for Needs {
             logs: false,
             log_contents: LogContents::None,
             previous_build: false,
+            changes: false,
         }
     }
 }
@@ -94,6 +99,7 @@ impl Needs {
             logs: false,
             log_contents: LogContents::None,
             previous_build: false,
+            changes: false,
         }
     }
 
@@ -106,6 +112,7 @@ impl Needs {
             logs: self.logs || other.logs,
             log_contents: self.log_contents.union(&other.log_contents),
             previous_build: self.previous_build || other.previous_build,
+            changes: self.changes || other.changes,
         }
     }
 
@@ -148,6 +155,9 @@ fn cut_build(build: &mut Map<String, Value>, needs: &Needs) {
     }
     if !needs.previous_build {
         build.shift_remove("prev_build");
+    }
+    if !needs.changes {
+        build.shift_remove("changes");
     }
     if !needs.wants_steps() {
         build.shift_remove("steps");
@@ -205,6 +215,15 @@ mod tests {
         assert_eq!(f, full(), "the full payload must not change");
         let bs = payload_for(&json!({"buildset": {}, "builds": [f.clone()]}), &Needs::default());
         assert_eq!(bs["builds"][0], plain);
+    }
+
+    #[test]
+    fn changes_reach_only_the_generators_that_ask_for_them() {
+        let f = json!({"buildid": 1, "changes": [{"changeid": 5, "branch": "refs/pull/7/merge"}]});
+        assert!(payload_for(&f, &Needs::default()).get("changes").is_none());
+        let asked = Needs { changes: true, ..Needs::default() };
+        assert_eq!(payload_for(&f, &asked)["changes"][0]["changeid"], 5);
+        assert!(Needs::default().union(&asked).changes);
     }
 
     #[test]

@@ -265,6 +265,8 @@ fn handle_event(pipeline: &Pipeline, delivery: &Delivery, stats: &DispatchStats,
                 path: p.report.path,
                 method: p.report.method,
                 supersede: p.report.supersede,
+                keep: p.report.keep,
+                fill: p.report.fill,
             };
             batch.reports.push((event.event_id(), outgoing));
         }

@@ -31,7 +31,7 @@ impl Received {
     }
 }
 
-type Responder = Arc<dyn Fn(&Received) -> u16 + Send + Sync>;
+type Responder = Arc<dyn Fn(&Received) -> (u16, String) + Send + Sync>;
 
 #[derive(Clone)]
 struct Shared {
@@ -72,12 +72,12 @@ impl Receiver {
                     body: body.to_vec(),
                 };
                 let responder = state.respond.lock().expect("receiver lock").clone();
-                let status = responder.map(|f| f(&received)).unwrap_or(200);
+                let (status, body) = responder.map(|f| f(&received)).unwrap_or((200, String::new()));
                 if (200..300).contains(&status) {
                     state.log.lock().expect("receiver lock").push(received);
                     state.notify.notify_waiters();
                 }
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+                (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body)
             }
         });
         tokio::spawn(async move {
@@ -93,6 +93,12 @@ impl Receiver {
 
     /// Chooses the status for each request; only 2xx requests are recorded.
     pub fn respond_with(&self, f: impl Fn(&Received) -> u16 + Send + Sync + 'static) {
+        *self.shared.respond.lock().expect("receiver lock") = Some(Arc::new(move |r| (f(r), String::new())));
+    }
+
+    /// Chooses the status and the response body for each request (e.g. a
+    /// JSON object like a forge's answer); only 2xx requests are recorded.
+    pub fn respond_with_body(&self, f: impl Fn(&Received) -> (u16, String) + Send + Sync + 'static) {
         *self.shared.respond.lock().expect("receiver lock") = Some(Arc::new(f));
     }
 

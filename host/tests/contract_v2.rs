@@ -220,3 +220,50 @@ fn render_prints_every_request_of_a_v2_generator_and_stays_the_same_for_one() {
     assert_eq!(stdout, "{\"buildid\":7,\"status\":\"completed\"}", "one request prints as in 0.1");
     assert!(stderr.contains("method: PATCH") && !stderr.contains("request 0"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_kept_from_a_create_fills_the_update_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (relay, target) = (common::free_port(), common::free_port());
+    // A stand-in for GitHub's Checks API: creating a check run answers its id.
+    let receiver = Receiver::bind(format!("127.0.0.1:{target}").parse().unwrap()).await.unwrap();
+    receiver.respond_with_body(|r| match r.method.as_str() {
+        "POST" => (201, r#"{"id": 4242, "status": "in_progress"}"#.to_string()),
+        _ => (200, "{}".to_string()),
+    });
+    let path = config(dir.path(), relay, target, "{ mode = \"check\" }", "methods = [\"POST\", \"PATCH\"]\n");
+    let config = Config::load(&path).unwrap();
+
+    // First run: build-new creates the check run; the host keeps its id.
+    let service = std::sync::Arc::new(Service::start(&config).await.unwrap());
+    let (stop_tx, run) = common::run_until_stopped(service.clone(), Duration::from_secs(10));
+    common::wait_listening(relay).await;
+    post(relay, "build-new", 34).await;
+    assert_eq!(receiver.wait_for(1, Duration::from_secs(30)).await, 1);
+    let _ = stop_tx.send(());
+    run.await.unwrap().unwrap();
+    std::sync::Arc::try_unwrap(service).ok().expect("the run let go of the service").shutdown().await;
+
+    // Second run, a new process as far as the outbox knows: build-finished updates it.
+    let service = std::sync::Arc::new(Service::start(&config).await.unwrap());
+    let (stop_tx, run) = common::run_until_stopped(service.clone(), Duration::from_secs(10));
+    common::wait_listening(relay).await;
+    post(relay, "build-finished", 34).await;
+    assert_eq!(receiver.wait_for(2, Duration::from_secs(30)).await, 2);
+    let update = &receiver.received()[1];
+    assert_eq!((update.method.as_str(), update.path.as_str()), ("PATCH", "/hook/check-runs/4242"));
+    assert!(String::from_utf8_lossy(&update.body).contains("\"check_run\":\"4242\""), "{update:?}");
+
+    // A build whose create never kept a value: the update is a dead letter naming the value.
+    post(relay, "build-finished", 35).await;
+    let t = Instant::now();
+    while service.delivery.stats().dead == 0 {
+        assert!(t.elapsed() < Duration::from_secs(30), "the unfillable update never died");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let dead = service.delivery.entries().unwrap();
+    assert!(dead[0].last_error.as_deref().unwrap_or_default().contains("no value kept for {check_run_id}"), "{dead:?}");
+    assert_eq!(receiver.received().len(), 2, "nothing was sent for it");
+    let _ = stop_tx.send(());
+    run.await.unwrap().unwrap();
+}

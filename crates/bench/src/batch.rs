@@ -63,6 +63,8 @@ pub fn pipeline_step(pipeline: Arc<Pipeline>) -> Step {
                 path: p.report.path,
                 method: Default::default(),
                 supersede: None,
+                keep: Vec::new(),
+                fill: false,
             });
         }
         (out, failures)
@@ -115,6 +117,8 @@ impl ProtoStep {
                         path: r.path,
                         method: Default::default(),
                         supersede: None,
+                        keep: Vec::new(),
+                        fill: false,
                     };
                     (vec![o], 0)
                 }

@@ -122,6 +122,8 @@ async fn main() {
                         path: None,
                         method: Default::default(),
                         supersede: None,
+                        keep: Vec::new(),
+                        fill: false,
                     }
                 })
                 .collect::<Vec<_>>();

@@ -43,8 +43,8 @@ pub(crate) fn build_client(t: &ResolvedTarget) -> Result<reqwest::Client, String
 /// The result of one attempt.
 #[derive(Debug)]
 pub(crate) enum Attempt {
-    /// 2xx.
-    Delivered { status: u16 },
+    /// 2xx, with the values the report asked to keep from the response.
+    Delivered { status: u16, kept: Vec<(String, String)> },
     /// Connection error, timeout, 408, 429, 5xx (`status`: none without a
     /// response).
     Retry { error: String, retry_after: Option<Duration>, status: Option<u16> },
@@ -203,7 +203,9 @@ pub(crate) async fn attempt(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, SystemTime::now()));
     let resp_headers = t.debug.then(|| headers_for_log(t, resp.headers()));
-    let body_text = read_body(&mut resp, t.debug_body_limit.max(ERROR_BODY_LIMIT)).await;
+    let limit = t.debug_body_limit.max(ERROR_BODY_LIMIT);
+    let limit = if meta.keep.is_empty() { limit } else { limit.max(crate::memory::MAX_RESPONSE) };
+    let body_text = read_body(&mut resp, limit).await;
     if let Some(hs) = resp_headers {
         tracing::info!(
             target: "wasmpush_delivery::debug",
@@ -217,7 +219,14 @@ pub(crate) async fn attempt(
     // `success` lists what counts as delivered; a 2xx outside it is final.
     let listed = t.success.as_ref().map(|l| l.contains(&code));
     match (listed, classify_status(code)) {
-        (Some(true), _) | (None, StatusClass::Success) => Attempt::Delivered { status: code },
+        (Some(true), _) | (None, StatusClass::Success) => {
+            let kept = crate::memory::extract(&meta.keep, &body_text);
+            if kept.len() < meta.keep.len() {
+                tracing::warn!(reporter = name, id = %meta.id, "the response did not hold every value to keep \
+                    (a JSON body with each pointer): a later report that fills them will fail");
+            }
+            Attempt::Delivered { status: code, kept }
+        }
         (Some(false), StatusClass::Success) => {
             let list = t.success.as_deref().unwrap_or_default();
             let body = r.redact_body(&body_text, ERROR_BODY_LIMIT);

@@ -10,7 +10,7 @@
 //! for (name, cfg) in &reporters { cfg.validate()?; warn_all(cfg.warnings()); }   // `wasmpush check`
 //! let delivery = Delivery::open(&outbox_path, reporters).await?;                  // resumes pending reports
 //! check_report(gen, &ct, &headers, path.as_deref())?;                             // optional early check
-//! delivery.enqueue(Outgoing { target, id, ordering_key, generator, body, content_type, headers, path, method, supersede })?;
+//! delivery.enqueue(Outgoing { target, id, ordering_key, generator, body, content_type, headers, path, method, supersede, keep, fill })?;
 //! delivery.wait_idle(Duration::from_secs(30)).await;                              // replay / tests
 //! delivery.shutdown().await;
 //! // CLI without a running instance:
@@ -75,6 +75,7 @@ pub mod activity;
 mod client;
 pub mod config;
 pub mod faults;
+pub mod memory;
 pub mod outbox;
 pub mod policy;
 mod push;

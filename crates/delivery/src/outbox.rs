@@ -29,6 +29,8 @@ pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("co
 pub(crate) const INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("inbox");
 /// `target \0 supersede key` → seq of the latest report with that key.
 pub(crate) const SUPERSEDE: TableDefinition<&str, u64> = TableDefinition::new("supersede");
+/// `target \0 ordering key` → values kept from responses (see [`crate::memory`]).
+pub(crate) const MEMORY: TableDefinition<&str, &[u8]> = TableDefinition::new("memory");
 
 /// Errors of the outbox store.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +101,10 @@ pub(crate) struct Meta {
     pub method: Method,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supersede: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fill: bool,
 }
 
 impl Meta {
@@ -324,6 +330,7 @@ pub(crate) fn open_db_with(
     txn.open_table(COUNTERS).map_err(storage)?;
     txn.open_table(INBOX).map_err(storage)?;
     txn.open_table(SUPERSEDE).map_err(storage)?;
+    txn.open_table(MEMORY).map_err(storage)?;
     txn.commit().map_err(storage)?;
     Ok(db)
 }
@@ -486,6 +493,8 @@ mod tests {
             body_len: 0,
             method: Method::Post,
             supersede: None,
+            keep: Vec::new(),
+            fill: false,
         };
         let txn = db.begin_write().unwrap();
         {

@@ -41,6 +41,11 @@ pub struct Outgoing {
     /// A later report of the same target with the same key replaces this one
     /// while it waits (see [`crate::outbox`]'s supersede rule).
     pub supersede: Option<String>,
+    /// (name, JSON pointer): values to keep from a 2xx JSON response, for
+    /// later reports of the same target and ordering key ([`crate::memory`]).
+    pub keep: Vec<(String, String)>,
+    /// Replace `{name}` in path and body by kept values at send time.
+    pub fill: bool,
 }
 
 /// Errors of the delivery service.
@@ -205,6 +210,7 @@ impl Delivery {
             let db = outbox::open_db_with(&path, faults.as_ref())?;
             // Superseded entries were listed for the run that replaced them.
             outbox::drop_in(&db, &|m| m.state == EntryState::Superseded)?;
+            crate::memory::prune(&db)?;
             let entries = outbox::load_all(&db)?;
             Ok::<_, OutboxError>((Arc::new(db), entries))
         })

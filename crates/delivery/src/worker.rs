@@ -275,6 +275,13 @@ async fn deliver(
             out = async {
                 let _permit = runner.permits.acquire().await;
                 match load_body(&shared.db, seq) {
+                    Ok(Some(body)) if meta.fill => match crate::memory::fill(&shared.db, meta, body) {
+                        Ok(Ok((filled, body))) => {
+                            Ok(Some(attempt(&runner.client, &runner.target, &runner.name, &filled, &body).await))
+                        }
+                        Ok(Err(missing)) => Ok(Some(Attempt::Permanent { error: missing, status: None })),
+                        Err(e) => Err(e),
+                    },
                     Ok(Some(body)) => Ok(Some(attempt(&runner.client, &runner.target, &runner.name, meta, &body).await)),
                     Ok(None) => Ok(None),
                     Err(e) => Err(e),
@@ -297,7 +304,7 @@ async fn deliver(
         };
         meta.attempts += 1;
         let class = match &outcome {
-            Attempt::Delivered { status } => usize::from(status / 100).clamp(2, 5) - 2,
+            Attempt::Delivered { status, .. } => usize::from(status / 100).clamp(2, 5) - 2,
             Attempt::Retry { status: Some(s), .. } | Attempt::Permanent { status: Some(s), .. } => {
                 usize::from(s / 100).clamp(2, 5) - 2
             }
@@ -305,7 +312,7 @@ async fn deliver(
         };
         runner.stats.by_class[class].fetch_add(1, Ordering::Relaxed);
         let status = match &outcome {
-            Attempt::Delivered { status } => Some(*status),
+            Attempt::Delivered { status, .. } => Some(*status),
             Attempt::Retry { status, .. } | Attempt::Permanent { status, .. } => *status,
         };
         let record = |outcome: Outcome| {
@@ -321,14 +328,20 @@ async fn deliver(
             })
         };
         let (error, retry_after) = match outcome {
-            Attempt::Delivered { status } => {
+            Attempt::Delivered { status, kept } => {
                 runner.stats.sent.fetch_add(1, Ordering::Relaxed);
                 let waited = now_ms().saturating_sub(meta.enqueued_at_ms);
                 runner.stats.latency_ms_sum.fetch_add(waited, Ordering::Relaxed);
                 runner.stats.latency.observe(Duration::from_millis(waited));
                 record(Outcome::Delivered);
                 tracing::debug!(reporter = %runner.name, id = %meta.id, status, attempts = meta.attempts, "report delivered");
-                let _ = shared.writer.send(Op::Remove { seq, index_key: meta.index_key() });
+                let kept = (!kept.is_empty()).then(|| {
+                    Box::new(crate::memory::Kept {
+                        key: crate::outbox::index_key(&meta.target, &meta.ordering_key),
+                        values: kept,
+                    })
+                });
+                let _ = shared.writer.send(Op::Remove { seq, index_key: meta.index_key(), kept });
                 c.sent.fetch_add(1, Ordering::Relaxed);
                 c.pending.fetch_sub(1, Ordering::Relaxed);
                 return true;

@@ -56,7 +56,9 @@ pub(crate) enum Op {
     /// Rewrite an entry's metadata (attempt count, next time, error, state).
     Update { seq: u64, meta: Box<Meta> },
     /// Delete a delivered entry.
-    Remove { seq: u64, index_key: String },
+    /// Delivered: remove it, and keep `kept` values (if any) for its
+    /// target and ordering key in the same commit.
+    Remove { seq: u64, index_key: String, kept: Option<Box<crate::memory::Kept>> },
     /// Commit durably (everything sent before it included), then ack.
     Flush { ack: Ack },
     /// Commit durably and stop.
@@ -198,6 +200,7 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
         let mut counters = txn.open_table(COUNTERS).map_err(storage)?;
         let mut inbox = txn.open_table(INBOX).map_err(storage)?;
         let mut keys = txn.open_table(SUPERSEDE).map_err(storage)?;
+        let mut memory = txn.open_table(crate::outbox::MEMORY).map_err(storage)?;
         let mut next_seq = counters.get("next_seq").map_err(storage)?.map_or(1, |v| v.value());
         let mut next_inbox = counters.get("next_inbox").map_err(storage)?.map_or(1, |v| v.value());
         let now = now_ms();
@@ -235,6 +238,8 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
                             body_len: it.body.len() as u64,
                             method: it.method,
                             supersede: it.supersede,
+                            keep: it.keep,
+                            fill: it.fill,
                         };
                         if let Some(k) = &meta.supersede {
                             let skey = index_key(&meta.target, k);
@@ -273,7 +278,10 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
                         entries.insert(*seq, meta.encode().as_slice()).map_err(storage)?;
                     }
                 }
-                Op::Remove { seq, index_key } => {
+                Op::Remove { seq, index_key, kept } => {
+                    if let Some(kept) = kept {
+                        crate::memory::store(&mut memory, kept, now)?;
+                    }
                     let gone = entries.remove(*seq).map_err(storage)?.and_then(|v| Meta::decode(*seq, v.value()).ok());
                     if let Some(skey) = gone.and_then(|m| m.supersede.map(|k| crate::outbox::index_key(&m.target, &k)))
                         && keys.get(skey.as_str()).map_err(storage)?.is_some_and(|v| v.value() == *seq)

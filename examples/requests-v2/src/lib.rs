@@ -6,6 +6,9 @@
 //! - `status`: one POST `statuses/<revision>` whose body says `pending` on
 //!   build-new and `success`/`failure` on build-finished, with the supersede
 //!   key `commit/<revision>/context/<builder>`: what GitHubStatusPush sends;
+//! - `check`: a check run, GitHub Checks style: build-new POSTs
+//!   `check-runs` keeping the response's `/id` as `check_run_id`;
+//!   build-finished PATCHes `check-runs/{check_run_id}` (filled by the host);
 //! - `refuse-second`: two POSTs, the second with a header the host reserves
 //!   (`Authorization`), so the host refuses both.
 
@@ -15,7 +18,7 @@ wit_bindgen::generate!({
 });
 
 use serde_json::{Value, json};
-use wasmpush::plugin::types::{EventKind, LogContents, Method, Needs};
+use wasmpush::plugin::types::{EventKind, Keep, LogContents, Method, Needs};
 
 struct RequestsV2;
 
@@ -80,6 +83,20 @@ impl Guest for RequestsV2 {
                 let mut r =
                     post(format!("statuses/{revision}"), json!({"state": state, "context": builder, "buildid": id}));
                 r.supersede = Some(format!("commit/{revision}/context/{builder}"));
+                Ok(vec![r])
+            }
+            "check" if !finished => {
+                let mut r = post("check-runs".into(), json!({"name": "buildbot", "status": "in_progress", "buildid": id}));
+                r.keep.push(Keep { name: "check_run_id".into(), pointer: "/id".into() });
+                Ok(vec![r])
+            }
+            "check" => {
+                let mut r = post(
+                    "check-runs/{check_run_id}".into(),
+                    json!({"status": "completed", "conclusion": "success", "check_run": "{check_run_id}"}),
+                );
+                r.method = Method::Patch;
+                r.fill = true;
                 Ok(vec![r])
             }
             "refuse-second" => {

@@ -265,6 +265,8 @@ pub fn report(target: &str, id: &str, key: &str, body: &str) -> Outgoing {
         path: None,
         method: Default::default(),
         supersede: None,
+        keep: Vec::new(),
+        fill: false,
     }
 }
 

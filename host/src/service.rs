@@ -97,6 +97,8 @@ pub struct Service {
     faults: Faults,
     /// What the relay sources answered (every 503 counted).
     pub relay: Arc<RelayCounters>,
+    /// Events each kind of source handed over ([`SOURCE_KINDS`] order).
+    pub source_events: Arc<[std::sync::atomic::AtomicU64; 3]>,
     /// `[admin]` with its token, read once at start.
     admin: Option<(crate::admin::AdminSection, Option<wasmpush_model::secret::Secret>)>,
     /// The outbox file (the control socket lives beside it).
@@ -224,6 +226,7 @@ impl Service {
             commit_delay: config.runtime.commit_delay,
             faults,
             relay: Arc::default(),
+            source_events: Arc::default(),
             admin,
             outbox_path: outbox,
         })
@@ -350,6 +353,7 @@ impl Service {
                     dispatch: dispatcher.stats(),
                     delivery: self.delivery.clone(),
                     relay: self.relay.clone(),
+                    source_events: self.source_events.clone(),
                     pipeline: self.pipeline.clone(),
                     ready: ready.clone(),
                 };
@@ -371,9 +375,11 @@ impl Service {
         let mut feeders = Vec::new();
         let mut services = tokio::task::JoinSet::new();
         for source in &self.sources {
-            let tx = tx.clone();
             match source {
                 SourceSpec::Replay { path } => {
+                    // Fed straight into the run's channel (no counting hop):
+                    // every event must be in it when the feeders are done.
+                    let (tx, counts) = (tx.clone(), self.source_events.clone());
                     let events = replay::read_events(path)?;
                     tracing::info!(path = %path.display(), events = events.len(), "replaying recorded events");
                     feeders.push(tokio::spawn(async move {
@@ -381,10 +387,12 @@ impl Service {
                             if tx.send(Submission::unacknowledged(e)).await.is_err() {
                                 break;
                             }
+                            counts[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                     }));
                 }
                 SourceSpec::Relay(cfg) => {
+                    let tx = counted(tx.clone(), self.source_events.clone(), 1);
                     let server = wasmpush_sources::relay::RelayServer::bind(cfg)
                         .await
                         .map_err(ServiceError::Relay)?
@@ -393,6 +401,7 @@ impl Service {
                     services.spawn(async move { ("relay", server.serve(tx).await.map_err(|e| e.to_string())) });
                 }
                 SourceSpec::Buildbot(cfg) => {
+                    let tx = counted(tx.clone(), self.source_events.clone(), 2);
                     let (cfg, needs) = (cfg.clone(), self.needs.subscribe());
                     tracing::info!(url = %cfg.url, "following a Buildbot master");
                     let status = tokio::sync::watch::channel(wasmpush_sources::buildbot::Status::Starting).0;
@@ -509,6 +518,30 @@ impl Service {
         let (events, reports, generator_failures, refused, enqueue_failures) = stats.snapshot();
         Ok(Summary { events, reports, generator_failures, refused, enqueue_failures, delivery: self.delivery.stats() })
     }
+}
+
+/// The `source` label of `wasmpush_source_events_total`, by index.
+pub const SOURCE_KINDS: [&str; 3] = ["replay", "relay", "buildbot"];
+
+/// A sender for one long-running source that counts what it hands over
+/// (for `/metrics`) and forwards it, acknowledgement included, to `tx`.
+/// When the run stops taking events, what is still here is dropped
+/// unacknowledged (refused), as in the run's own channel.
+fn counted(
+    tx: tokio::sync::mpsc::Sender<Submission>,
+    counts: Arc<[std::sync::atomic::AtomicU64; 3]>,
+    kind: usize,
+) -> tokio::sync::mpsc::Sender<Submission> {
+    let (inner, mut rx) = tokio::sync::mpsc::channel::<Submission>(64);
+    tokio::spawn(async move {
+        while let Some(s) = rx.recv().await {
+            counts[kind].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if tx.send(s).await.is_err() {
+                break; // the run stopped taking events: dropping `rx` tells the source
+            }
+        }
+    });
+    inner
 }
 
 /// A task that ends when its handle is dropped (the admin listener lives as

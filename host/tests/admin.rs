@@ -250,6 +250,10 @@ async fn the_outbox_api_shows_retries_and_drops_dead_reports_for_the_same_origin
         "wasmpush_generator_call_seconds_count{reporter=\"target\",generator=\"buildbot-json\"} 2",
         "wasmpush_outbox_oldest_pending_seconds 0",
         "wasmpush_events_by_kind_total{kind=\"build-finished\"} 2",
+        "wasmpush_source_events_total{source=\"relay\"} 2",
+        "wasmpush_source_events_total{source=\"replay\"} 0",
+        "wasmpush_reporter_enqueued_total{reporter=\"target\"} 2",
+        "wasmpush_reporter_superseded_total{reporter=\"target\"} 0",
         "wasmpush_reporter_attempts_total{reporter=\"target\",status=\"none\"} 2",
     ] {
         assert!(metrics.contains(line), "{line} in\n{metrics}");

@@ -112,6 +112,8 @@ pub struct Stats {
 pub struct TargetStats {
     /// Reporter name.
     pub reporter: String,
+    /// Reports stored in the outbox by this instance.
+    pub enqueued: u64,
     /// Reports delivered (2xx).
     pub sent: u64,
     /// Failed attempts scheduled for a retry.
@@ -221,6 +223,13 @@ impl Delivery {
         let dispatch_slot = Arc::clone(&slot);
         let dispatch: writer::Dispatch = Box::new(move |seq, meta| {
             if let Some(shared) = dispatch_slot.get().and_then(Weak::upgrade) {
+                // Called by the writer for newly stored entries (and for
+                // superseded ones, to wake their worker).
+                if meta.state == EntryState::Pending
+                    && let Some(runner) = shared.runners.get(&meta.target)
+                {
+                    runner.stats.enqueued.fetch_add(1, Ordering::Relaxed);
+                }
                 shared.dispatch(seq, meta);
             }
         });
@@ -423,6 +432,7 @@ impl Delivery {
                 let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
                 TargetStats {
                     reporter: r.name.clone(),
+                    enqueued: l(&r.stats.enqueued),
                     sent: l(&r.stats.sent),
                     retried: l(&r.stats.retried),
                     dead: l(&r.stats.dead),

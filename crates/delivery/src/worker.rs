@@ -54,6 +54,7 @@ pub(crate) struct Shared {
 
 /// What happened to one target's reports (see [`crate::TargetStats`]).
 pub(crate) struct TargetCounters {
+    pub enqueued: AtomicU64,
     pub sent: AtomicU64,
     pub retried: AtomicU64,
     pub dead: AtomicU64,
@@ -70,6 +71,7 @@ pub(crate) struct TargetCounters {
 impl Default for TargetCounters {
     fn default() -> TargetCounters {
         TargetCounters {
+            enqueued: AtomicU64::default(),
             sent: AtomicU64::default(),
             retried: AtomicU64::default(),
             dead: AtomicU64::default(),

@@ -74,6 +74,11 @@ impl Collector for Probes {
             .zip(&d.events_by_kind)
             .map(|(k, n)| (vec![("kind", k.as_str().to_string())], l(n)));
         family(&mut encoder, "events_by_kind", "Events taken from the sources, by kind", rows)?;
+        let rows = crate::service::SOURCE_KINDS
+            .iter()
+            .zip(self.source_events.iter())
+            .map(|(s, n)| (vec![("source", s.to_string())], l(n)));
+        family(&mut encoder, "source_events", "Events handed over by the sources, by kind of source", rows)?;
         let held = l(&self.relay.body_kib_held) as i64;
         emit(
             &mut encoder,
@@ -86,7 +91,8 @@ impl Collector for Probes {
 
         let targets = self.delivery.target_stats();
         type Read<T> = fn(&T) -> u64;
-        let per_target: [(&str, &str, Read<wasmpush_delivery::TargetStats>); 4] = [
+        let per_target: [(&str, &str, Read<wasmpush_delivery::TargetStats>); 5] = [
+            ("reporter_enqueued", "Reports stored in the outbox, by reporter", |t| t.enqueued),
             ("reporter_deliveries", "Reports delivered (2xx), by reporter", |t| t.sent),
             ("reporter_retries", "Failed attempts scheduled for a retry, by reporter", |t| t.retried),
             ("reporter_dead_letters", "Reports moved to the dead-letter list, by reporter", |t| t.dead),

@@ -29,7 +29,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use wasmpush_delivery::Delivery;
 use wasmpush_model::secret::{Secret, SecretSource};
 use wasmpush_sources::relay::RelayCounters;
@@ -87,6 +87,8 @@ pub struct Probes {
     pub dispatch: Arc<DispatchStats>,
     pub delivery: Arc<Delivery>,
     pub relay: Arc<RelayCounters>,
+    /// Events by kind of source (`service::SOURCE_KINDS`).
+    pub source_events: Arc<[AtomicU64; 3]>,
     /// The live generators (their call counters; a reload swaps them).
     pub pipeline: Arc<arc_swap::ArcSwap<crate::pipeline::Pipeline>>,
     /// Set once every source runs (see [`crate::notify::ready`]).

@@ -86,7 +86,8 @@ impl Guest for RequestsV2 {
                 Ok(vec![r])
             }
             "check" if !finished => {
-                let mut r = post("check-runs".into(), json!({"name": "buildbot", "status": "in_progress", "buildid": id}));
+                let mut r =
+                    post("check-runs".into(), json!({"name": "buildbot", "status": "in_progress", "buildid": id}));
                 r.keep.push(Keep { name: "check_run_id".into(), pointer: "/id".into() });
                 Ok(vec![r])
             }

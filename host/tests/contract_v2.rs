@@ -261,6 +261,8 @@ async fn a_value_kept_from_a_create_fills_the_update_after_a_restart() {
         assert!(t.elapsed() < Duration::from_secs(30), "the unfillable update never died");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // The counter moves when the attempt ends; the row with the writer's next commit.
+    assert!(service.delivery.wait_idle(Duration::from_secs(10)).await);
     let dead = service.delivery.entries().unwrap();
     assert!(dead[0].last_error.as_deref().unwrap_or_default().contains("no value kept for {check_run_id}"), "{dead:?}");
     assert_eq!(receiver.received().len(), 2, "nothing was sent for it");

@@ -78,6 +78,9 @@ async fn query_secret_reaches_the_target_and_never_a_log_an_error_or_the_outbox(
         s.sent == 2 && s.dead == 2
     })
     .await;
+    // Counters move when an attempt ends; the outbox row changes with the
+    // writer's next commit. Wait for that commit before reading entries.
+    assert!(d.wait_idle(WAIT).await);
 
     let seen = zulip.seen();
     let ok = seen.iter().find(|r| String::from_utf8_lossy(&r.body).contains("content=ok")).unwrap();
@@ -217,6 +220,7 @@ async fn success_list_decides_what_is_delivered_and_keeps_5xx_retryable() {
         s.sent + s.dead == 6
     })
     .await;
+    assert!(d.wait_idle(WAIT).await, "the writer committed what the counters show");
     let stats = d.stats();
     assert_eq!((stats.sent, stats.dead, stats.retried), (4, 2, 1), "{stats:?}");
     let entries = d.entries().unwrap();

@@ -29,6 +29,7 @@
 //! [`python_json`] writes it back the way Buildbot's `json.dumps` does, so a
 //! generator can reproduce Buildbot's bodies byte for byte.
 
+pub mod buildbot;
 mod guest;
 mod json;
 pub mod payload;

@@ -1,0 +1,127 @@
+//! What Buildbot's reporters share, for generators that reproduce them:
+//! `Interpolate`-style property templates, repository URLs read like
+//! Buildbot's `giturlparse`, and safe path segments.
+//!
+//! One home for these so every catalog plugin renders `context` and finds
+//! `owner/repo` the same way Buildbot 4.3.0 does (`buildbot/process/properties.py`,
+//! `buildbot/util/giturlparse.py`).
+
+use crate::payload::{Build, SourceStamp};
+use serde_json::Value;
+
+/// `%(prop:NAME)s` replaced by the build property NAME, as Buildbot's
+/// `Interpolate` renders it: strings as they are, other values as JSON,
+/// missing ones empty (`buildername` falls back to the builder's name);
+/// `%(prop:NAME:-DEFAULT)s` gives DEFAULT when NAME is missing or empty.
+/// Anything else (`%(src:…)s`, `%(kw:…)s`) is left as written.
+pub fn interpolate(template: &str, build: &Build) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("%(prop:") {
+        let Some(len) = rest[start..].find(")s") else { break };
+        out.push_str(&rest[..start]);
+        let spec = &rest[start + "%(prop:".len()..start + len];
+        let (name, default) = match spec.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (spec, None),
+        };
+        let value = match build.properties.get(name) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) => String::new(),
+            Some(v) => v.to_string(),
+            None if name == "buildername" => build.builder_name().unwrap_or_default().to_string(),
+            None => String::new(),
+        };
+        match default {
+            Some(d) if value.is_empty() => out.push_str(d),
+            _ => out.push_str(&value),
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// (owner, repo) of a sourcestamp: its `project` when that is `owner/repo`,
+/// else parsed from its `repository` URL ([`parse_git_url`]). `None` when
+/// neither gives a usable pair (Buildbot then skips the sourcestamp).
+pub fn owner_repo(stamp: &SourceStamp) -> Option<(String, String)> {
+    let pair = match stamp.project.split_once('/') {
+        Some((owner, repo)) if !stamp.project.is_empty() && !repo.contains('/') => {
+            Some((owner.to_string(), repo.to_string()))
+        }
+        _ if !stamp.repository.is_empty() => parse_git_url(&stamp.repository),
+        _ => None,
+    }?;
+    let usable = |s: &str| !s.is_empty() && s != "." && s != "..";
+    (usable(&pair.0) && usable(&pair.1)).then_some(pair)
+}
+
+/// Buildbot's `giturlparse`: `[proto://][user[:password]@]domain(:[port/]|/)[owner/]repo[.git]`
+/// → (owner, repo). The owner may hold `/` (GitLab groups: `group/sub`).
+pub fn parse_git_url(url: &str) -> Option<(String, String)> {
+    let rest = ["https://", "http://", "ssh://", "git://"].iter().find_map(|p| url.strip_prefix(p)).unwrap_or(url);
+    // `user[:password]@` (the user holds neither `:` nor `@`, the password
+    // anything): the regex tries the last `@` first, then none at all.
+    let mut starts: Vec<usize> = rest
+        .match_indices('@')
+        .map(|(i, _)| i)
+        .filter(|&i| !rest[..i].split(':').next().unwrap_or_default().contains('@'))
+        .map(|i| i + 1)
+        .collect();
+    starts.reverse();
+    starts.push(0);
+    starts.into_iter().find_map(|start| after_user(&rest[start..]))
+}
+
+/// `domain(:[port/]|/)[owner/]repo[.git]` → (owner, repo).
+fn after_user(s: &str) -> Option<(String, String)> {
+    let sep = s.find([':', '/']).filter(|&i| i > 0)?;
+    let mut path = &s[sep + 1..];
+    if s.as_bytes()[sep] == b':'
+        && let Some((port, after)) = path.split_once('/')
+        && !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+    {
+        path = after;
+    }
+    let (owner, repo) = path.rsplit_once('/')?;
+    let repo = repo.strip_suffix(".git").filter(|r| !r.is_empty()).unwrap_or(repo);
+    (!owner.is_empty() && !repo.is_empty()).then(|| (owner.to_string(), repo.to_string()))
+}
+
+/// A path segment: anything outside `A-Za-z0-9-._~` percent-encoded, so a
+/// hostile project name or branch cannot add segments or a query (`/`
+/// becomes `%2F`, as GitLab's URL-encoded project paths need).
+pub fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_urls_read_like_giturlparse() {
+        let p = |u: &str| parse_git_url(u).map(|(o, r)| format!("{o}/{r}"));
+        assert_eq!(p("https://github.com/o/r.git").as_deref(), Some("o/r"));
+        assert_eq!(p("git@github.com:o/r.git").as_deref(), Some("o/r"));
+        assert_eq!(p("ssh://git@host:22/o/r").as_deref(), Some("o/r"));
+        assert_eq!(p("https://gitlab.example/group/sub/proj").as_deref(), Some("group/sub/proj"));
+        assert_eq!(p("nonsense"), None);
+    }
+
+    #[test]
+    fn segments_cannot_escape() {
+        assert_eq!(segment("a/b?c"), "a%2Fb%3Fc");
+        assert_eq!(segment("v1.2-x_y~"), "v1.2-x_y~");
+    }
+}

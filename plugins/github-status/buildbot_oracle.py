@@ -1,13 +1,14 @@
-"""Writes the expected requests of examples/github-status-v2's cases with
+"""Writes the expected requests of plugins/github-status's cases with
 Buildbot 4.3.0's own GitHubStatusPush.sendMessage (its HTTP post captured):
 for each case folder, `requests/<i>/body` + `request.json`, or `no-report`.
 
 Usage, with Buildbot 4.3.0 installed in a venv (pip install buildbot==4.3.0):
-    VENV/bin/python examples/github-status-v2/buildbot_oracle.py examples/github-status-v2/expected-v2/*
+    VENV/bin/python plugins/github-status/buildbot_oracle.py plugins/github-status/expected/*
+(in this repository: target/buildbot-venv/bin/python)
 
 A case's `settings` may hold `context=...` (Buildbot's `context` argument,
 as an Interpolate). The supersede key is wasmpush's own
-(`commit/<sha>/context/<context>`); checked by host/tests/sdk_v2.rs.
+(`commit/<sha>/context/<context>`); the cases are checked by host/tests/catalog.rs.
 """
 import json, sys, os, shutil
 from pathlib import Path

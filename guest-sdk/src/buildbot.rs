@@ -90,6 +90,25 @@ fn after_user(s: &str) -> Option<(String, String)> {
     (!owner.is_empty() && !repo.is_empty()).then(|| (owner.to_string(), repo.to_string()))
 }
 
+/// The pull request number in a branch name, as Buildbot's GitHub reporters
+/// read it (`re.search(r"refs/pull/([0-9]*)/(head|merge)", branch)`): the
+/// first `refs/pull/<digits>/head` or `/merge` anywhere in the name. `None`
+/// when there is none, or when its number is empty (Buildbot would then post
+/// to `issues//comments`).
+pub fn pull_request(branch: &str) -> Option<&str> {
+    let mut from = 0;
+    while let Some(at) = branch[from..].find("refs/pull/") {
+        let start = from + at + "refs/pull/".len();
+        let digits = branch[start..].bytes().take_while(u8::is_ascii_digit).count();
+        let after = &branch[start + digits..];
+        if after.starts_with("/head") || after.starts_with("/merge") {
+            return (digits > 0).then(|| &branch[start..start + digits]);
+        }
+        from = start;
+    }
+    None
+}
+
 /// A path segment: anything outside `A-Za-z0-9-._~` percent-encoded, so a
 /// hostile project name or branch cannot add segments or a query (`/`
 /// becomes `%2F`, as GitLab's URL-encoded project paths need).
@@ -117,6 +136,16 @@ mod tests {
         assert_eq!(p("ssh://git@host:22/o/r").as_deref(), Some("o/r"));
         assert_eq!(p("https://gitlab.example/group/sub/proj").as_deref(), Some("group/sub/proj"));
         assert_eq!(p("nonsense"), None);
+    }
+
+    #[test]
+    fn pull_requests_read_like_buildbot() {
+        assert_eq!(pull_request("refs/pull/42/merge"), Some("42"));
+        assert_eq!(pull_request("refs/pull/7/head"), Some("7"));
+        assert_eq!(pull_request("x/refs/pull/a/head refs/pull/9/headless"), Some("9"));
+        assert_eq!(pull_request("refs/pull//head"), None);
+        assert_eq!(pull_request("refs/pull/42"), None);
+        assert_eq!(pull_request("main"), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! HTTP server for the demo and tests.
 
 pub mod admin;
+pub mod catalog;
 pub mod config;
 pub mod control;
 pub mod dispatch;

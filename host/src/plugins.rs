@@ -8,8 +8,12 @@
 //! a digest once and the digest is what runs and what is logged. Registry
 //! credentials come from the environment and stay in the host.
 //!
+//! A `catalog:<name>` source is a plugin of this build's catalog
+//! ([`crate::catalog`]): a local file whose digest is pinned by the lock.
+//!
 //! ```toml
 //! [plugins]
+//! catalog = "/usr/share/wasmpush/catalog"  # default $WASMPUSH_CATALOG, then the build's target/catalog
 //! store = "/var/cache/wasmpush/plugins"
 //! freshness = "refresh"                  # refresh | prefer-cache | offline
 //! plain_http_registries = ["127.0.0.1:5000"]
@@ -31,6 +35,7 @@ use wasmpush_distribute::{
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PluginsSection {
+    pub catalog: Option<PathBuf>,
     pub store: Option<PathBuf>,
     pub freshness: Option<String>,
     pub plain_http_registries: Vec<String>,
@@ -48,12 +53,16 @@ pub enum PluginError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Load(#[from] LoadError),
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::CatalogError),
     #[error("plugin store {path}: {message}")]
     Store { path: PathBuf, message: String },
 }
 
 /// How to fetch, from `[plugins]`.
 pub struct Fetcher {
+    /// Where `catalog:<name>` plugins are.
+    pub catalog: PathBuf,
     pub store: Store,
     pub options: FetchOptions,
     pub trusted: Option<TrustedKeys>,
@@ -112,7 +121,8 @@ impl Fetcher {
             }
             Some(TrustedKeys::new(keys))
         };
-        Ok(Fetcher { store, options, trusted })
+        let catalog = crate::catalog::dir(p.catalog.as_deref().map(|d| config.resolve(d)).as_deref());
+        Ok(Fetcher { catalog, store, options, trusted })
     }
 
     /// The component of generator `g` of reporter `r`, fetched, pinned and
@@ -120,17 +130,34 @@ impl Fetcher {
     pub async fn fetch(&self, config: &Config, r: usize, g: usize) -> Result<Fetched, PluginError> {
         let gen_cfg = &config.reporters[r].generators[g];
         let field = format!("reporter {:?} generator {g} wasm", config.reporters[r].name);
-        let source = GeneratorSource::parse(&gen_cfg.wasm)
-            .map_err(|e| config.invalid(&field, e.to_string()))?
-            .resolve_relative(&config.base_dir);
-        let sha256 = match &gen_cfg.sha256 {
+        let mut sha256 = match &gen_cfg.sha256 {
             Some(pin) => {
                 Some(Sha256::parse(pin).map_err(|e| config.invalid(&format!("{field} sha256"), e.to_string()))?)
             }
             None => None,
         };
+        let source = if let Some(name) = crate::catalog::name_of(&gen_cfg.wasm) {
+            let found = crate::catalog::resolve(&self.catalog, name, sha256.as_ref())?;
+            sha256 = Some(found.sha256);
+            GeneratorSource::Path(found.path)
+        } else {
+            GeneratorSource::parse(&gen_cfg.wasm)
+                .map_err(|e| config.invalid(&field, e.to_string()))?
+                .resolve_relative(&config.base_dir)
+        };
         let policy = LoadPolicy { sha256, trusted_keys: self.trusted.clone() };
-        let fetched = wasmpush_distribute::load(&self.store, &source, &policy, &self.options).await?;
+        let fetched = match wasmpush_distribute::load(&self.store, &source, &policy, &self.options).await {
+            Err(LoadError::Pin(pin)) if let Some(name) = crate::catalog::name_of(&gen_cfg.wasm) => {
+                return Err(crate::catalog::CatalogError::Changed {
+                    name: name.into(),
+                    path: source.to_string().into(),
+                    actual: pin.actual.hex(),
+                    locked: pin.expected.hex(),
+                }
+                .into());
+            }
+            other => other?,
+        };
         if let Some(resolved) = &fetched.resolved {
             tracing::info!(source = %gen_cfg.wasm, resolved = %resolved, sha256 = %fetched.sha256, "fetched generator");
         }

@@ -154,13 +154,16 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// A component file, `https://` URL or `oci://` reference.
+    /// A component file, `https://` URL, `oci://` reference or `catalog:<name>`.
     target: String,
     #[command(flatten)]
     net: Net,
 }
 
 pub fn inspect_cmd(a: InspectArgs) -> anyhow::Result<ExitCode> {
+    if let Some(name) = wasmpush::catalog::name_of(&a.target) {
+        return inspect_catalog(name);
+    }
     let source = GeneratorSource::parse(&a.target)?;
     let fetched = block_on(wasmpush_distribute::fetch(&a.net.store()?, &source, &a.net.options()))??;
     let i = inspect(&fetched.bytes)?;
@@ -182,6 +185,30 @@ pub fn inspect_cmd(a: InspectArgs) -> anyhow::Result<ExitCode> {
     );
     println!("imports     {}", i.imports.join(", "));
     println!("exports     {}", i.exports.join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `inspect catalog:<name>`: the file of this build's catalog, checked
+/// against the lock like `run` checks it, then the plugin's manifest.
+fn inspect_catalog(name: &str) -> anyhow::Result<ExitCode> {
+    use wasmpush::catalog;
+    let dir = catalog::dir(None);
+    let found = catalog::resolve(&dir, name, None)?;
+    let bytes = std::fs::read(&found.path).with_context(|| format!("cannot read {}", found.path.display()))?;
+    let i = inspect(&bytes)?;
+    if i.sha256 != found.sha256 {
+        return Err(catalog::CatalogError::Changed {
+            name: name.into(),
+            path: found.path,
+            actual: i.sha256.hex(),
+            locked: found.sha256.hex(),
+        }
+        .into());
+    }
+    println!("source      {}", found.path.display());
+    println!("sha256      {} (matches the catalog lock)", i.sha256.hex());
+    println!("size        {} bytes", i.size);
+    print!("{}", catalog::manifest(&dir, name)?);
     Ok(ExitCode::SUCCESS)
 }
 

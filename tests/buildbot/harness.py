@@ -38,10 +38,40 @@ Commands (each prints one JSON object on stdout; logs go to stderr):
 
   harness.py wait-captures --file FILE --count N [--timeout S]
       Waits until FILE holds at least N records. -> {"count"}
+
+Reporter parity (host/tests/reporter_parity.rs):
+
+  harness.py start --dir D --config parity.cfg --forges --capture-out FILE
+      --config uses another master config from this folder (default
+      master.cfg); `harness.json` always carries "capture_url" when there is
+      a capture receiver. --forges starts the receiver in forge mode (see
+      `capture --forges`) and adds no "default" HttpStatusPush.
+
+  harness.py capture ... --forges
+      Forge mode: records every method (GET, POST, PUT, PATCH, DELETE) with a
+      "method" field, and answers like the forges where a reporter reads the
+      answer. An emulation, not the forges: GitLab `GET .../api/v4/projects/<path>`
+      -> 200 {"id": 42, ...}; an OAuth token URL (`.../oauth2/access_token`)
+      -> 200 {"access_token", "expires_in": 3600}; commit statuses and comments
+      -> 201 with a JSON object; Bitbucket Server build statuses and Gerrit
+      verifications -> 204; Zulip -> 200 {"result": "success"}; anything else
+      200 "OK".
+
+  harness.py run-parity-builds --dir D
+      Forces, concurrently, one build of each kind of parity.cfg: pass, fail,
+      warn, exception, slow (stopped once it sleeps -> cancelled), multi (two
+      codebases), pr (refs/pull/7/head), each with revisions of its own
+      (sha1 of "revision of <kind>", of "revision of multi-lib" for multi's
+      "lib" codebase); waits
+      until every buildset is complete. -> {"builds": [{"kind", "builder",
+      "buildid", "number", "builderid", "url", "revisions", "results", ...}],
+      "elapsed_s"}
 """
 
 import argparse
 import base64
+import hashlib
+import re
 import http.client
 import json
 import os
@@ -194,10 +224,29 @@ class CaptureHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    forges = False
+
     def do_GET(self):
+        if self.forges:
+            return self._record_and_answer("GET")
         self._reply(200, "capture receiver")
 
     def do_POST(self):
+        if self.forges:
+            return self._record_and_answer("POST")
+        self._record("POST")
+        self._reply(200, "OK")
+
+    def do_PUT(self):
+        self._record_and_answer("PUT")
+
+    def do_PATCH(self):
+        self._record_and_answer("PATCH")
+
+    def do_DELETE(self):
+        self._record_and_answer("DELETE")
+
+    def _record(self, method):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b""
         rec = {
@@ -206,17 +255,72 @@ class CaptureHandler(BaseHTTPRequestHandler):
             "body_b64": base64.b64encode(raw).decode(),
             "body": raw.decode("utf-8", "replace"),
             "received_at": time.time(),
+            "method": method,
         }
         line = json.dumps(rec) + "\n"
         with self.lock:
             with open(self.out, "a", encoding="utf-8") as f:
                 f.write(line)
                 f.flush()
-        self._reply(200, "OK")
+
+    def _record_and_answer(self, method):
+        self._record(method)
+        code, body = forge_answer(method, urllib.parse.urlsplit(self.path).path)
+        if body is None:
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif isinstance(body, str):
+            self._reply(code, body)
+        else:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+
+# An emulation of what each forge answers, only as far as a reporter reads
+# the answer (status code, a JSON field); the real services say more.
+FORGE_ANSWERS = [
+    # GitLab: project lookup by URL-encoded path -> its numeric id
+    ("GET", r"/api/v4/projects/([^/]+)$", 200,
+     lambda m: {"id": 42, "path_with_namespace": urllib.parse.unquote_plus(m.group(1))}),
+    # Bitbucket Cloud (and any OAuth2 client-credentials token URL)
+    ("POST", r"/oauth2/access_token$", 200,
+     lambda m: {"access_token": "bb-access-token", "token_type": "bearer", "expires_in": 3600,
+                "scopes": "repository"}),
+    # GitLab commit status
+    ("POST", r"/api/v4/projects/[^/]+/statuses/[0-9a-f]+$", 201, lambda m: {"id": 1, "status": "created"}),
+    # Bitbucket Server build status (old API) and core API: 204 No Content
+    ("POST", r"/rest/build-status/1\.0/commits/[^/]+$", 204, None),
+    ("POST", r"/rest/api/1\.0/projects/[^/]+/repos/[^/]+/commits/[^/]+/builds$", 204, None),
+    # Bitbucket Server pull-request comment
+    ("POST", r"/rest/api/1\.0/.*/comments$", 201, lambda m: {"id": 1, "version": 0}),
+    # Bitbucket Cloud commit status
+    ("POST", r"/2\.0/repositories/[^/]+/[^/]+/commit/[^/]+/statuses/build$", 201, lambda m: {"type": "build"}),
+    # GitHub commit status and issue comment
+    ("POST", r"/repos/[^/]+/[^/]+/statuses/[^/]+$", 201, lambda m: {"id": 1}),
+    ("POST", r"/repos/[^/]+/[^/]+/issues/[0-9]+/comments$", 201, lambda m: {"id": 1}),
+    # Gerrit verify-status plugin
+    ("POST", r"/a/changes/[^/]+/revisions/[^/]+/verify-status~verifications$", 204, None),
+    # Zulip's Buildbot integration
+    ("POST", r"/api/v1/external/buildbot$", 200, lambda m: {"result": "success", "msg": ""}),
+]
+
+
+def forge_answer(method, path):
+    for want, pattern, code, body in FORGE_ANSWERS:
+        m = re.search(pattern, path)
+        if want == method and m:
+            return code, (body(m) if body else None)
+    return 200, "OK"
 
 
 def cmd_capture(a):
     CaptureHandler.out = a.out
+    CaptureHandler.forges = a.forges
     open(a.out, "a").close()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), CaptureHandler)
     port = srv.server_address[1]
@@ -317,15 +421,18 @@ def cmd_start(a):
     if a.capture_out:
         port_file = os.path.join(d, "capture.port")
         capture_file = os.path.abspath(a.capture_out)
+        forges = ["--forges"] if a.forges else []
         with open(os.path.join(d, "capture.log"), "w") as logf:
             p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "capture", "--out", capture_file,
-                                  "--port-file", port_file], stdout=logf, stderr=logf, start_new_session=True)
+                                  "--port-file", port_file] + forges, stdout=logf, stderr=logf,
+                                 start_new_session=True)
         state["pids"]["capture"] = p.pid
         save_state(d, state)
         port = int(wait_for("capture receiver port", lambda: os.path.exists(port_file) and open(port_file).read(), 10))
         state["capture_url"] = f"http://127.0.0.1:{port}"
         state["capture_file"] = capture_file
-        reporters.insert(0, {"name": "default", "url": f"{state['capture_url']}/default"})
+        if not a.forges:
+            reporters.insert(0, {"name": "default", "url": f"{state['capture_url']}/default"})
 
     www, pb = free_port(), free_port()
     while pb == www:
@@ -333,9 +440,11 @@ def cmd_start(a):
     master = os.path.join(d, "master")
     url = f"http://127.0.0.1:{www}/"
     run([os.path.join(BIN, "buildbot"), "create-master", "--quiet", master])
-    shutil.copy(os.path.join(HERE, "master.cfg"), os.path.join(master, "master.cfg"))
+    shutil.copy(os.path.join(HERE, a.config), os.path.join(master, "master.cfg"))
     with open(os.path.join(master, "harness.json"), "w", encoding="utf-8") as f:
         cfg = {"www_port": www, "pb_port": pb, "buildbot_url": url, "reporters": reporters}
+        if "capture_url" in state:
+            cfg["capture_url"] = state["capture_url"]
         if a.www_user:
             cfg.update(www_user=a.www_user, www_password=a.www_password)
             state.update(www_user=a.www_user, www_password=a.www_password)
@@ -439,6 +548,70 @@ def cmd_run_builds(a):
     print(json.dumps({"builds": builds, "elapsed_s": elapsed}))
 
 
+PARITY_KINDS = ["pass", "fail", "warn", "exception", "slow", "multi", "pr"]
+
+
+def parity_revision(name):
+    # not sha1(name): Bitbucket Cloud's status key is sha1(buildername)
+    return hashlib.sha1(f"revision of {name}".encode()).hexdigest()
+
+
+def cmd_run_parity_builds(a):
+    st = load_state(a.dir) or die(f"no harness state in {a.dir}: run `start` first")
+    base = st["buildbot_url"]
+    if st.get("www_user"):
+        login(base, st["www_user"], st["www_password"])
+    builder_ids = {b["name"]: b["builderid"] for b in api_get(base, "api/v2/builders")["builders"]}
+    missing = set(PARITY_KINDS) - set(builder_ids)
+    if missing:
+        die(f"the master has no builders {sorted(missing)}: start it with --config parity.cfg")
+    t0 = time.monotonic()
+    forced = []  # (kind, revisions, bsid, brid)
+    for kind in PARITY_KINDS:
+        revisions = {"": parity_revision(kind)}
+        params = {"builderNames": [kind], "owner": OWNER, "reason": f"parity {kind}",
+                  "revision": revisions[""]}
+        scheduler = "force"
+        if kind == "multi":
+            revisions["lib"] = parity_revision("multi-lib")
+            params["lib_revision"] = revisions["lib"]
+            scheduler = "force-multi"
+        elif kind == "pr":
+            scheduler = "force-pr"
+        res = rpc(base, f"api/v2/forceschedulers/{scheduler}", "force", params)
+        bsid, brids = res[0], res[1]
+        forced.append((kind, revisions, bsid, list(brids.values())[0]))
+        log(f"forced {kind}: buildset {bsid}")
+
+    def sleeping_build(brid):
+        builds = api_get(base, f"api/v2/buildrequests/{brid}/builds")["builds"]
+        if not builds:
+            return None
+        steps = api_get(base, f"api/v2/builds/{builds[0]['buildid']}/steps")["steps"]
+        return builds[0]["buildid"] if any(s["name"] == "sleep" and s["started_at"] for s in steps) else None
+
+    for kind, _, _, brid in forced:
+        if kind == "slow":
+            buildid = wait_for("slow build to reach its sleep step", lambda: sleeping_build(brid), 60)
+            rpc(base, f"api/v2/builds/{buildid}", "stop", {"reason": "cancelled by the parity driver"})
+            log(f"stopped slow build {buildid}")
+    for _, _, bsid, _ in forced:
+        wait_for(f"buildset {bsid} to complete",
+                 lambda: api_get(base, f"api/v2/buildsets/{bsid}")["buildsets"][0]["complete"], 120)
+
+    builds = []
+    for kind, revisions, bsid, brid in forced:
+        for b in api_get(base, f"api/v2/buildrequests/{brid}/builds")["builds"]:
+            builds.append({"kind": kind, "builder": kind, "buildid": b["buildid"], "number": b["number"],
+                           "builderid": b["builderid"], "bsid": bsid, "buildrequestid": brid,
+                           "url": f"{base}#/builders/{b['builderid']}/builds/{b['number']}",
+                           "revisions": revisions, "results": b["results"]})
+    builds.sort(key=lambda b: b["buildid"])
+    elapsed = round(time.monotonic() - t0, 2)
+    log(f"{len(builds)} parity builds done in {elapsed}s")
+    print(json.dumps({"builds": builds, "elapsed_s": elapsed}))
+
+
 def cmd_wait_captures(a):
     def count():
         try:
@@ -459,7 +632,12 @@ def main():
     s.add_argument("--capture-out")
     s.add_argument("--www-user")
     s.add_argument("--www-password")
+    s.add_argument("--config", default="master.cfg", help="master config from this folder")
+    s.add_argument("--forges", action="store_true", help="capture receiver in forge mode")
     s.set_defaults(fn=cmd_start)
+    s = sub.add_parser("run-parity-builds")
+    s.add_argument("--dir", required=True)
+    s.set_defaults(fn=cmd_run_parity_builds)
     s = sub.add_parser("run-builds")
     s.add_argument("--dir", required=True)
     s.add_argument("--only")
@@ -472,6 +650,7 @@ def main():
     s.add_argument("--out", required=True)
     s.add_argument("--port", type=int, default=0)
     s.add_argument("--port-file")
+    s.add_argument("--forges", action="store_true")
     s.set_defaults(fn=cmd_capture)
     s = sub.add_parser("wait-captures")
     s.add_argument("--file", required=True)

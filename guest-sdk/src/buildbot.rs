@@ -10,10 +10,13 @@ use crate::payload::{Build, SourceStamp};
 use serde_json::Value;
 
 /// `%(prop:NAME)s` replaced by the build property NAME, as Buildbot's
-/// `Interpolate` renders it: strings as they are, other values as JSON,
-/// missing ones empty (`buildername` falls back to the builder's name);
-/// `%(prop:NAME:-DEFAULT)s` gives DEFAULT when NAME is missing or empty.
-/// Anything else (`%(src:…)s`, `%(kw:…)s`) is left as written.
+/// `Interpolate` renders it: Python's `str()` of the value (strings as they
+/// are, `True`/`False`, lists and dicts as Python writes them), `null` and
+/// missing ones empty (`buildername` falls back to the builder's name).
+/// `%(prop:NAME:-DEFAULT)s` gives DEFAULT when NAME is missing,
+/// `%(prop:NAME:~DEFAULT)s` when it is missing or false (empty, `0`, ...),
+/// `%(prop:NAME:+TEXT)s` gives TEXT when NAME is set, else nothing.
+/// Anything else (`%(src:…)s`, `%(kw:…)s`, `:?`) is left as written.
 pub fn interpolate(template: &str, build: &Build) -> String {
     let mut out = String::new();
     let mut rest = template;
@@ -21,25 +24,94 @@ pub fn interpolate(template: &str, build: &Build) -> String {
         let Some(len) = rest[start..].find(")s") else { break };
         out.push_str(&rest[..start]);
         let spec = &rest[start + "%(prop:".len()..start + len];
-        let (name, default) = match spec.split_once(":-") {
-            Some((n, d)) => (n, Some(d)),
+        let (name, op) = match spec.split_once(':') {
+            Some((n, o)) => (n, Some(o)),
             None => (spec, None),
         };
         let value = match build.properties.get(name) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) => String::new(),
-            Some(v) => v.to_string(),
-            None if name == "buildername" => build.builder_name().unwrap_or_default().to_string(),
-            None => String::new(),
+            Some(v) => Some(v.clone()),
+            None if name == "buildername" => build.builder_name().map(|b| Value::String(b.to_string())),
+            None => None,
         };
-        match default {
-            Some(d) if value.is_empty() => out.push_str(d),
-            _ => out.push_str(&value),
+        let truthy = |v: &Value| match v {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Number(n) => n.as_f64() != Some(0.0),
+            Value::String(s) => !s.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+        };
+        match (op, &value) {
+            (Some(o), _) if o.starts_with('-') => match &value {
+                Some(v) => out.push_str(&python_str(v)),
+                None => out.push_str(&o[1..]),
+            },
+            (Some(o), _) if o.starts_with('~') => match &value {
+                Some(v) if truthy(v) => out.push_str(&python_str(v)),
+                _ => out.push_str(&o[1..]),
+            },
+            (Some(o), _) if o.starts_with('+') => {
+                if value.is_some() {
+                    out.push_str(&o[1..]);
+                }
+            }
+            (Some(_), _) => out.push_str(&rest[start..start + len + 2]),
+            (None, Some(v)) => out.push_str(&python_str(v)),
+            (None, None) => {}
         }
         rest = &rest[start + len + 2..];
     }
     out.push_str(rest);
     out
+}
+
+/// A property value as Python's `"%s" % value` writes it (`None` as empty,
+/// as `Interpolate` renders it).
+pub fn python_str(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => python_repr(other),
+    }
+}
+
+/// Python's `repr()` of a JSON value (`None`, `True`, `'text'`, `[1, 'a']`,
+/// `{'k': 'v'}`).
+fn python_repr(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+            let mut out = String::from(quote);
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if c == quote => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                    c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push(quote);
+            out
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(python_repr).collect::<Vec<_>>().join(", ")),
+        Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!("{}: {}", python_repr(&Value::String(k.clone())), python_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// (owner, repo) of a sourcestamp: its `project` when that is `owner/repo`,
@@ -136,6 +208,29 @@ mod tests {
         assert_eq!(p("ssh://git@host:22/o/r").as_deref(), Some("o/r"));
         assert_eq!(p("https://gitlab.example/group/sub/proj").as_deref(), Some("group/sub/proj"));
         assert_eq!(p("nonsense"), None);
+    }
+
+    #[test]
+    fn interpolate_like_buildbot() {
+        let build: Build = serde_json::from_value(serde_json::json!({
+            "buildid": 1, "number": 2, "builderid": 3,
+            "properties": {
+                "empty": ["", "x"], "none": [null, "x"], "n": [3, "x"], "f": [false, "x"],
+                "j": [{"a": [1, "it's", true, null]}, "x"], "s": ["v", "x"]
+            },
+            "builder": {"builderid": 3, "name": "b"}
+        }))
+        .unwrap();
+        let i = |t: &str| interpolate(t, &build);
+        assert_eq!(
+            i("%(prop:s)s/%(prop:n)s/%(prop:f)s/%(prop:none)s/%(prop:missing)s/%(prop:buildername)s"),
+            "v/3/False///b"
+        );
+        assert_eq!(i("%(prop:j)s"), r#"{'a': [1, "it's", True, None]}"#);
+        assert_eq!(i("%(prop:empty:-d)s|%(prop:missing:-d)s|%(prop:none:-d)s"), "|d|");
+        assert_eq!(i("%(prop:empty:~d)s|%(prop:f:~d)s|%(prop:s:~d)s"), "d|d|v");
+        assert_eq!(i("%(prop:empty:+yes)s|%(prop:missing:+yes)s"), "yes|");
+        assert_eq!(i("%(src:cb:branch)s %(prop:s:?|a|b)s"), "%(src:cb:branch)s %(prop:s:?|a|b)s");
     }
 
     #[test]

@@ -60,16 +60,59 @@ struct Row {
 }
 
 /// The compared reporters. A row whose plugin is missing fails the test.
-const REPORTERS: &[Row] = &[Row {
-    buildbot: "GitHubStatusPush",
-    plugin: "github-status",
-    generator: "kind = \"build-start-end\"",
-    reporter: &[],
-    env: &[("GITHUB_TOKEN", "gh-token")],
-    builds: ALL,
-}];
+const REPORTERS: &[Row] = &[
+    Row {
+        buildbot: "GitHubStatusPush",
+        plugin: "github-status",
+        generator: "kind = \"build-start-end\"",
+        reporter: &[],
+        env: &[("GITHUB_TOKEN", "gh-token")],
+        builds: ALL,
+    },
+    Row {
+        buildbot: "GitHubCommentPush",
+        plugin: "github-comment",
+        generator: "kind = \"build-start-end\"",
+        reporter: &[],
+        env: &[("GITHUB_TOKEN", "gh-token")],
+        builds: PR,
+    },
+    Row {
+        buildbot: "GitLabStatusPush",
+        plugin: "gitlab-status",
+        generator: "kind = \"build-start-end\"",
+        reporter: &[],
+        env: &[("GITLAB_TOKEN", "gl-token")],
+        builds: ALL,
+    },
+    Row {
+        buildbot: "BitbucketStatusPush",
+        plugin: "bitbucket-cloud-status",
+        generator: "kind = \"build-start-end\"",
+        reporter: &[("auth.client_id", "\"bb-key\"")],
+        env: &[("BB_SECRET", "bb-secret")],
+        builds: ALL,
+    },
+    Row {
+        buildbot: "BitbucketServerStatusPush",
+        plugin: "bitbucket-server-status",
+        generator: "kind = \"build-start-end\"",
+        reporter: &[("auth.user", "\"bbs-user\"")],
+        env: &[("BITBUCKET_PASSWORD", "bbs-password")],
+        builds: ALL,
+    },
+    Row {
+        buildbot: "GerritVerifyStatusPush",
+        plugin: "gerrit-verify",
+        generator: "kind = \"build-start-end\"",
+        reporter: &[("auth.user", "\"gerrit-user\"")],
+        env: &[("GERRIT_HTTP_PASSWORD", "gerrit-password")],
+        builds: PR,
+    },
+];
 
-/// Where the test takes a plugin from.
+/// How the config names a plugin: `catalog:<name>` once `plugins/catalog.lock`
+/// (compiled into the host) pins it, else the file the catalog build wrote.
 fn plugin_wasm(name: &str) -> String {
     let p = common::repo().join("target/catalog").join(format!("{name}.wasm"));
     assert!(
@@ -78,7 +121,12 @@ fn plugin_wasm(name: &str) -> String {
          `WASMPUSH_ONLY_RUST=1 bash scripts/build-generators.sh`, or its plugin does not exist yet",
         p.display()
     );
-    p.to_str().unwrap().to_string()
+    let lock = std::fs::read_to_string(common::repo().join("plugins/catalog.lock")).unwrap_or_default();
+    if lock.lines().any(|l| l.split('=').next().is_some_and(|k| k.trim() == name)) {
+        format!("catalog:{name}")
+    } else {
+        p.to_str().unwrap().to_string()
+    }
 }
 
 /// A rule that lets the two sides differ. Every difference the test accepts

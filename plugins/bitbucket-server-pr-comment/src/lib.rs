@@ -36,6 +36,9 @@ impl Generator for BitbucketServerPrComment {
     }
 
     fn generate(event: &Event) -> Result<Vec<Request>, Error> {
+        if event.kind != EventKind::BuildFinished {
+            return Ok(Vec::new()); // BuildStatusGenerator without report_new
+        }
         let build = event.build()?;
         let Some(pr_url) = build.properties.get("pullrequesturl").filter(|v| !v.is_null()) else {
             return Ok(Vec::new());

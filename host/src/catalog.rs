@@ -153,7 +153,8 @@ impl std::fmt::Display for Manifest {
         if !self.description.is_empty() {
             writeln!(f, "about       {}", self.description)?;
         }
-        let replaces = if self.buildbot.is_empty() { "nothing (Buildbot has no such reporter)" } else { &self.buildbot };
+        let replaces =
+            if self.buildbot.is_empty() { "nothing (Buildbot has no such reporter)" } else { &self.buildbot };
         writeln!(f, "replaces    {replaces}")?;
         writeln!(f, "events      {}", self.events.join(", "))?;
         writeln!(f, "settings")?;

@@ -128,8 +128,9 @@ pub struct ReporterConfig {
 pub struct GeneratorConfig {
     /// Name in logs and errors; default: the generator's own name.
     pub name: Option<String>,
-    /// The `.wasm` component: a path, an `https://` URL or an
-    /// `oci://registry/repo:tag` (or `@sha256:…`) reference.
+    /// The `.wasm` component: a path, an `https://` URL, an
+    /// `oci://registry/repo:tag` (or `@sha256:…`) reference or
+    /// `catalog:<name>` (see [`crate::catalog`]).
     pub wasm: String,
     /// Pinned sha256 (hex) of the `.wasm`: any other content is refused
     /// before it is compiled.

@@ -3,6 +3,8 @@
 //! Buildbot 4.3.0 fixtures.
 #![allow(dead_code)]
 
+pub mod cases;
+
 use std::path::{Path, PathBuf};
 
 /// The repository root.

@@ -5,6 +5,15 @@
 #
 # Engine: QuickJS via componentize-qjs (what `jco componentize --backend qjs`
 # runs), non-async runtime (`--sync`), as examples/js-v2.
+#
+# Reproducible: componentize-qjs snapshots the initialised QuickJS heap
+# into the component, and that heap held the build machine's random bytes
+# and clock (Math.random state, atom hash seed, Date). deterministic.c,
+# preloaded into componentize-qjs only, gives it fixed random bytes, clocks
+# and file times, so the same source gives the same bytes anywhere (the
+# catalog lock, plugins/catalog.lock, depends on it). The module is named
+# by a relative path (`app.js`, from src/) so the checkout's folder is not
+# in the output either. Needs a C compiler (`cc`, or $CC).
 set -euo pipefail
 OUT_DIR="${1:?usage: bash plugins/discord/build.sh OUT_DIR}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,9 +21,12 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 NAME="$(basename "$HERE")"
 mkdir -p "$OUT_DIR"
 OUT_DIR="$(cd "$OUT_DIR" && pwd)"
-TMP_OUT="$OUT_DIR/$NAME.wasm.tmp"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
 
 PREFIX="$(bash "$ROOT/scripts/toolchains/js.sh" qjs)"
-"$PREFIX/node_modules/.bin/componentize-qjs" --wit "$ROOT/wit/v0.2" --world generator \
-    --js "$HERE/src/app.js" --sync -o "$TMP_OUT" >/dev/null
-mv -f "$TMP_OUT" "$OUT_DIR/$NAME.wasm"
+"${CC:-cc}" -shared -fPIC -O2 -o "$TMP/deterministic.so" "$HERE/deterministic.c" -ldl
+(cd "$HERE/src" && LD_PRELOAD="$TMP/deterministic.so" \
+    "$PREFIX/node_modules/.bin/componentize-qjs" --wit "$ROOT/wit/v0.2" --world generator \
+    --js app.js --sync -o "$TMP/$NAME.wasm" >/dev/null)
+mv -f "$TMP/$NAME.wasm" "$OUT_DIR/$NAME.wasm"

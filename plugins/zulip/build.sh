@@ -2,6 +2,17 @@
 # Builds the zulip catalog plugin into <OUT_DIR>/zulip.wasm with
 # componentize-py, against contract 0.2 (wit/v0.2).
 # Called from the repository root: bash plugins/zulip/build.sh OUT_DIR
+#
+# Reproducibility: componentize-py runs CPython's initialisation inside
+# wasmtime and snapshots its memory into the component, so the build
+# machine's random bytes (hash secret, random module), clocks and file
+# times, and the host's site-packages (which componentize-py adds to the
+# guest's path: VIRTUAL_ENV, else `python3 -m site`), end up in the .wasm.
+# Here: deterministic.c (preloaded into componentize-py only, seccomp part
+# on) fixes random bytes, clocks and file times; VIRTUAL_ENV points at an
+# empty site-packages; the sources are copied with a fixed mtime.
+# KNOWN GAP (see README "Reproducible builds"): about 55 bytes of the 18 MB
+# still differ from build to build. Needs a C compiler (`cc`, or $CC).
 set -euo pipefail
 OUT_DIR="${1:?usage: bash plugins/zulip/build.sh OUT_DIR}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,5 +28,9 @@ COMPONENTIZE_PY="$(bash "$ROOT/scripts/toolchains/python.sh")"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 cp -R "$HERE/src" "$TMP/src"
-"$COMPONENTIZE_PY" -d "$ROOT/wit/v0.2" -w generator componentize app -p "$TMP/src" -o "$TMP/$NAME.wasm" >/dev/null
+find "$TMP/src" -exec touch -h -d @315532800 {} +
+mkdir -p "$TMP/venv/lib/site-packages"
+"${CC:-cc}" -shared -fPIC -O2 -o "$TMP/deterministic.so" "$HERE/deterministic.c" -ldl
+VIRTUAL_ENV="$TMP/venv" TOKIO_WORKER_THREADS=1 WASMPUSH_DET_SECCOMP=1 LD_PRELOAD="$TMP/deterministic.so" \
+    "$COMPONENTIZE_PY" -d "$ROOT/wit/v0.2" -w generator componentize app -p "$TMP/src" -o "$TMP/$NAME.wasm" >/dev/null
 mv -f "$TMP/$NAME.wasm" "$OUT_DIR/$NAME.wasm"

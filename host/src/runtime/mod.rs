@@ -15,28 +15,13 @@ pub mod error;
 pub mod limits;
 pub mod sandbox;
 
-/// Contract 0.1.0 (`wit/wasmpush.wit`): at most one POST per event.
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "generator",
-    });
-}
-
-/// Contract 0.2.0 (`wit/v0.2/wasmpush.wit`): a list of requests per event.
-mod bindings_v2 {
-    wasmtime::component::bindgen!({
-        path: "../wit/v0.2",
-        world: "generator",
-    });
-}
+mod contract;
 
 pub use cache::{Cache, Origin};
 pub use error::{Cause, GenerateError, LoadError};
 pub use limits::Limits;
 
-use bindings::wasmpush::plugin::types as wit;
-use bindings_v2::wasmpush::plugin::types as wit2;
+use contract::{Instance, Pre};
 use sandbox::State;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -48,7 +33,7 @@ pub use wasmpush_model::method::Method;
 use wasmpush_sources::EventKind;
 /// Payload parts a generator needs (the WIT `needs` record; `kinds` are its events).
 pub use wasmpush_sources::buildbot::{LogContents, Needs};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 /// How often the epoch advances; timeouts are rounded up to this.
@@ -120,14 +105,7 @@ impl Runtime {
         let link_err =
             |e: wasmtime::Error| LoadError::Invalid { path: PathBuf::from("<linker>"), reason: format!("{e:#}") };
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;
-        bindings::wasmpush::plugin::host::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
-            .map_err(link_err)?;
-        bindings::wasmpush::plugin::types::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
-            .map_err(link_err)?;
-        bindings_v2::wasmpush::plugin::host::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
-            .map_err(link_err)?;
-        bindings_v2::wasmpush::plugin::types::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
-            .map_err(link_err)?;
+        contract::add_to_linker(&mut linker).map_err(link_err)?;
         let cache = match &options.cache_dir {
             Some(dir) => Some(Cache::open(dir, &engine)?),
             None => None,
@@ -199,16 +177,8 @@ impl Runtime {
         let wrong_world =
             |e: wasmtime::Error| LoadError::WrongWorld { path: path.to_path_buf(), reason: format!("{e:#}") };
         let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
-        // The exports' types tell the contracts apart (0.2 returns a list).
-        let pre = match bindings_v2::GeneratorPre::new(instance_pre.clone()) {
-            Ok(v2) => Pre::V2(v2),
-            Err(v2_err) => {
-                Pre::V1(bindings::GeneratorPre::new(instance_pre).map_err(|v1_err| LoadError::WrongWorld {
-                    path: path.to_path_buf(),
-                    reason: format!("not wasmpush:plugin@0.1.0 ({v1_err:#}) nor @0.2.0 ({v2_err:#})"),
-                })?)
-            }
-        };
+        let pre =
+            Pre::new(instance_pre).map_err(|reason| LoadError::WrongWorld { path: path.to_path_buf(), reason })?;
         let mut generator = Generator {
             name: name.unwrap_or("").to_string(),
             path: path.to_path_buf(),
@@ -303,12 +273,6 @@ pub struct Report {
     pub fill: bool,
 }
 
-/// Which contract a component implements.
-enum Pre {
-    V1(bindings::GeneratorPre<State>),
-    V2(bindings_v2::GeneratorPre<State>),
-}
-
 /// A loaded, pre-linked generator. Cheap to share between threads; every
 /// call to [`Generator::generate`] gets its own instance.
 pub struct Generator {
@@ -401,10 +365,7 @@ impl Generator {
     }
     /// The contract it implements: `"0.1.0"` or `"0.2.0"`.
     pub fn contract(&self) -> &'static str {
-        match self.pre {
-            Pre::V1(_) => "0.1.0",
-            Pre::V2(_) => "0.2.0",
-        }
+        self.pre.contract()
     }
     /// Whether the generator declared interest in `kind`.
     pub fn wants(&self, kind: EventKind) -> bool {
@@ -412,11 +373,7 @@ impl Generator {
     }
 
     fn store(&self) -> Store<State> {
-        let engine = match &self.pre {
-            Pre::V1(pre) => pre.engine(),
-            Pre::V2(pre) => pre.engine(),
-        };
-        let mut store = Store::new(engine, State::new(&self.name, self.limits.memory, self.limits.max_log));
+        let mut store = Store::new(self.pre.engine(), State::new(&self.name, self.limits.memory, self.limits.max_log));
         store.limiter(|s| s.limiter());
         let ticks = self.limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()).max(1) as u64;
         // +1: the current tick may be about to end.
@@ -431,10 +388,7 @@ impl Generator {
     ) -> Result<T, GenerateError> {
         let mut store = self.store();
         let fail = |cause| GenerateError { generator: self.name.clone(), cause };
-        let instance = match &self.pre {
-            Pre::V1(pre) => pre.instantiate(&mut store).map(Instance::V1),
-            Pre::V2(pre) => pre.instantiate(&mut store).map(Instance::V2),
-        };
+        let instance = self.pre.instantiate(&mut store);
         let result = match instance {
             Ok(instance) => call(&mut store, instance),
             Err(e) => Err(e),
@@ -461,33 +415,7 @@ impl Generator {
     }
 
     fn describe(&self) -> Result<Info, GenerateError> {
-        let (info, changes) = self.run(|store, g| match g {
-            Instance::V1(g) => g.call_describe(store).map(|info| (info, false)),
-            Instance::V2(g) => g.call_describe(store).map(|info| {
-                let changes = info.needs.changes;
-                (info_from_v2(info), changes)
-            }),
-        })?;
-        let events: Vec<EventKind> = info.events.into_iter().map(event_kind_from_wit).collect();
-        Ok(Info {
-            name: info.name,
-            version: info.version,
-            description: info.description,
-            needs: Needs {
-                kinds: events.iter().copied().collect(),
-                properties: info.needs.properties,
-                steps: info.needs.steps,
-                logs: info.needs.logs,
-                log_contents: match info.needs.log_contents {
-                    wit::LogContents::None => LogContents::None,
-                    wit::LogContents::All => LogContents::All,
-                    wit::LogContents::Only(v) => LogContents::Only(v.into_iter().collect()),
-                },
-                previous_build: info.needs.previous_build,
-                changes,
-            },
-            events,
-        })
+        self.run(|store, g| g.describe(store))
     }
 
     /// Runs the generator on one event in a fresh instance: the requests to
@@ -539,45 +467,7 @@ impl Generator {
     ) -> Result<Vec<Report>, GenerateError> {
         let fail = |cause| GenerateError { generator: self.name.clone(), cause };
         let guest = |e: String| fail(Cause::Guest { message: error::truncate(&e, 2000) });
-        let reports: Vec<Report> = match &self.pre {
-            Pre::V1(_) => {
-                let event = wit::Event {
-                    kind: event_kind_to_wit(kind),
-                    payload: payload.to_string(),
-                    settings: settings.to_vec(),
-                };
-                let outcome = self.run(|store, g| match g {
-                    Instance::V1(g) => g.call_generate(store, &event),
-                    Instance::V2(_) => unreachable!("a 0.1 component instantiates as 0.1"),
-                })?;
-                match outcome {
-                    Err(e) => return Err(guest(e.message)),
-                    Ok(None) => Vec::new(),
-                    Ok(Some(r)) => vec![Report {
-                        body: r.body,
-                        content_type: r.content_type,
-                        headers: r.headers,
-                        path: r.path,
-                        ..Report::default()
-                    }],
-                }
-            }
-            Pre::V2(_) => {
-                let event = wit2::Event {
-                    kind: event_kind_to_v2(kind),
-                    payload: payload.to_string(),
-                    settings: settings.to_vec(),
-                };
-                let outcome = self.run(|store, g| match g {
-                    Instance::V2(g) => g.call_generate(store, &event),
-                    Instance::V1(_) => unreachable!("a 0.2 component instantiates as 0.2"),
-                })?;
-                match outcome {
-                    Err(e) => return Err(guest(e.message)),
-                    Ok(requests) => requests.into_iter().map(report_from_v2).collect(),
-                }
-            }
-        };
+        let reports = self.run(|store, g| g.generate(store, kind, payload, settings))?.map_err(guest)?;
         self.check_output(&reports).map_err(fail)?;
         Ok(reports)
     }
@@ -626,82 +516,5 @@ impl Generator {
             return Err(Cause::OutputTooLarge { size, limit: limits.max_output });
         }
         Ok(())
-    }
-}
-
-/// An instance of either contract.
-enum Instance {
-    V1(bindings::Generator),
-    V2(bindings_v2::Generator),
-}
-
-/// 0.2's `info` in 0.1's shape (the host reads `changes` separately).
-fn info_from_v2(info: wit2::Info) -> wit::Info {
-    wit::Info {
-        name: info.name,
-        version: info.version,
-        description: info.description,
-        events: info.events.into_iter().map(event_kind_from_v2).map(event_kind_to_wit).collect(),
-        needs: wit::Needs {
-            properties: info.needs.properties,
-            steps: info.needs.steps,
-            logs: info.needs.logs,
-            log_contents: match info.needs.log_contents {
-                wit2::LogContents::None => wit::LogContents::None,
-                wit2::LogContents::All => wit::LogContents::All,
-                wit2::LogContents::Only(v) => wit::LogContents::Only(v),
-            },
-            previous_build: info.needs.previous_build,
-        },
-    }
-}
-
-fn report_from_v2(r: wit2::Request) -> Report {
-    Report {
-        method: match r.method {
-            wit2::Method::Post => Method::Post,
-            wit2::Method::Put => Method::Put,
-            wit2::Method::Patch => Method::Patch,
-            wit2::Method::Delete => Method::Delete,
-        },
-        body: r.body,
-        content_type: r.content_type,
-        headers: r.headers,
-        path: r.path,
-        supersede: r.supersede,
-        keep: r.keep.into_iter().map(|k| (k.name, k.pointer)).collect(),
-        fill: r.fill,
-    }
-}
-
-fn event_kind_to_v2(k: EventKind) -> wit2::EventKind {
-    match k {
-        EventKind::BuildNew => wit2::EventKind::BuildNew,
-        EventKind::BuildFinished => wit2::EventKind::BuildFinished,
-        EventKind::BuildsetComplete => wit2::EventKind::BuildsetComplete,
-    }
-}
-
-fn event_kind_from_v2(k: wit2::EventKind) -> EventKind {
-    match k {
-        wit2::EventKind::BuildNew => EventKind::BuildNew,
-        wit2::EventKind::BuildFinished => EventKind::BuildFinished,
-        wit2::EventKind::BuildsetComplete => EventKind::BuildsetComplete,
-    }
-}
-
-fn event_kind_to_wit(k: EventKind) -> wit::EventKind {
-    match k {
-        EventKind::BuildNew => wit::EventKind::BuildNew,
-        EventKind::BuildFinished => wit::EventKind::BuildFinished,
-        EventKind::BuildsetComplete => wit::EventKind::BuildsetComplete,
-    }
-}
-
-fn event_kind_from_wit(k: wit::EventKind) -> EventKind {
-    match k {
-        wit::EventKind::BuildNew => EventKind::BuildNew,
-        wit::EventKind::BuildFinished => EventKind::BuildFinished,
-        wit::EventKind::BuildsetComplete => EventKind::BuildsetComplete,
     }
 }

@@ -13,8 +13,8 @@
 //! depends only on its input. Randomness is real (runtimes such as Python
 //! seed hash tables from it; it leaks nothing).
 
-use super::bindings::wasmpush::plugin::{host, types::Level};
 use super::capture::Captured;
+use super::contract::v1::wasmpush::plugin::{host, types::Level};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use wasmtime::ResourceLimiter;
@@ -156,12 +156,12 @@ impl WasiView for State {
     }
 }
 
-impl super::bindings::wasmpush::plugin::types::Host for State {}
-impl super::bindings_v2::wasmpush::plugin::types::Host for State {}
+impl super::contract::v1::wasmpush::plugin::types::Host for State {}
+impl super::contract::v2::wasmpush::plugin::types::Host for State {}
 
-impl super::bindings_v2::wasmpush::plugin::host::Host for State {
-    fn log(&mut self, level: super::bindings_v2::wasmpush::plugin::types::Level, message: String) {
-        use super::bindings_v2::wasmpush::plugin::types::Level as V2;
+impl super::contract::v2::wasmpush::plugin::host::Host for State {
+    fn log(&mut self, level: super::contract::v2::wasmpush::plugin::types::Level, message: String) {
+        use super::contract::v2::wasmpush::plugin::types::Level as V2;
         let level = match level {
             V2::Trace => Level::Trace,
             V2::Debug => Level::Debug,

@@ -7,7 +7,8 @@
  * Loaded with LD_PRELOAD into the toolchain process only (never into a
  * plugin or the host): every random byte comes from one fixed xorshift
  * stream restarted at each call, every clock reads 1980-01-01, every file
- * time reads the same. Hooks: getrandom(), syscall(SYS_getrandom),
+ * time reads the same, device and inode numbers are derived from the file's
+ * type and size. Hooks: getrandom(), syscall(SYS_getrandom),
  * clock_gettime(), gettimeofday(), time(), the stat family. With
  * WASMPUSH_DET_SECCOMP=1 a seccomp filter also traps the raw getrandom,
  * clock_gettime, gettimeofday, time, statx, newfstatat and fstat system
@@ -55,12 +56,24 @@ static void fill(void *buf, size_t n) {
     }
 }
 
+/* Device and inode numbers reach the guest too (wasmtime-wasi hashes them
+ * into the metadata hash that wasi-libc reports as st_ino): replaced by
+ * values derived from what the file is (type and size), the same anywhere. */
+static unsigned long long fake_ino(unsigned long long size, unsigned int mode) {
+    return 0x100000000ULL ^ size ^ ((unsigned long long)(mode & S_IFMT) << 32);
+}
+
 static void fixstat(struct stat *s) {
+    s->st_dev = 1;
+    s->st_ino = fake_ino((unsigned long long)s->st_size, s->st_mode);
     s->st_atim.tv_sec = s->st_mtim.tv_sec = s->st_ctim.tv_sec = FIXED;
     s->st_atim.tv_nsec = s->st_mtim.tv_nsec = s->st_ctim.tv_nsec = 0;
 }
 
 static void fixstatx(struct statx *s) {
+    s->stx_dev_major = 0;
+    s->stx_dev_minor = 1;
+    s->stx_ino = fake_ino(s->stx_size, s->stx_mode);
     s->stx_atime.tv_sec = s->stx_mtime.tv_sec = s->stx_ctime.tv_sec = s->stx_btime.tv_sec = FIXED;
     s->stx_atime.tv_nsec = s->stx_mtime.tv_nsec = s->stx_ctime.tv_nsec = s->stx_btime.tv_nsec = 0;
 }

@@ -3,16 +3,16 @@
 # componentize-py, against contract 0.2 (wit/v0.2).
 # Called from the repository root: bash plugins/zulip/build.sh OUT_DIR
 #
-# Reproducibility: componentize-py runs CPython's initialisation inside
+# Reproducible: componentize-py runs CPython's initialisation inside
 # wasmtime and snapshots its memory into the component, so the build
-# machine's random bytes (hash secret, random module), clocks and file
-# times, and the host's site-packages (which componentize-py adds to the
-# guest's path: VIRTUAL_ENV, else `python3 -m site`), end up in the .wasm.
-# Here: deterministic.c (preloaded into componentize-py only, seccomp part
-# on) fixes random bytes, clocks and file times; VIRTUAL_ENV points at an
-# empty site-packages; the sources are copied with a fixed mtime.
-# KNOWN GAP (see README "Reproducible builds"): about 55 bytes of the 18 MB
-# still differ from build to build. Needs a C compiler (`cc`, or $CC).
+# machine's random bytes (hash secret, random module), clocks, file times
+# and inode numbers, and the host's site-packages (which componentize-py
+# adds to the guest's path: VIRTUAL_ENV, else `python3 -m site`), ended up
+# in the .wasm. Here: deterministic.c (preloaded into componentize-py only,
+# seccomp part on, for wasmtime's raw system calls) fixes random bytes,
+# clocks, file times and inode numbers; VIRTUAL_ENV points at an empty
+# site-packages; the sources are copied with a fixed mtime. See README
+# "Reproducible builds". Needs a C compiler (`cc`, or $CC).
 set -euo pipefail
 OUT_DIR="${1:?usage: bash plugins/zulip/build.sh OUT_DIR}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -292,3 +292,53 @@ fn github_status_reads_owner_and_repo_like_buildbot() {
         assert_eq!(path(project, repository).as_deref(), want, "project {project:?} repository {repository:?}");
     }
 }
+
+/// github-checks in one `wasmpush run`: the build-new POST keeps the check
+/// run's id from GitHub's answer and the build-finished PATCH of the same
+/// build fills it in, however quickly the second follows the first (the
+/// kept value is committed before the next request of the build is read).
+#[test]
+fn github_checks_creates_then_completes_the_same_run_within_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    receiver.respond_with_body(|r| {
+        if r.method == "POST" { (201, r#"{"id": 4242, "status": "in_progress"}"#.into()) } else { (200, "{}".into()) }
+    });
+    let case = |name: &str| -> serde_json::Value {
+        let p = common::repo().join("plugins/github-checks/expected").join(name).join("payload.json");
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let events = dir.path().join("events.jsonl");
+    let lines = [
+        serde_json::json!({"kind": "build-new", "payload": case("new-in-progress")}).to_string(),
+        serde_json::json!({"kind": "build-finished", "payload": case("finished-success-steps")}).to_string(),
+    ];
+    std::fs::write(&events, lines.join("\n")).unwrap();
+    let cfg = dir.path().join("wasmpush.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[source]]\ntype = \"replay\"\npath = {events:?}\n[outbox]\npath = \"outbox.redb\"\n[runtime]\ncache_dir = {cache:?}\n\
+             [[reporter]]\nname = \"checks\"\nserver_url = \"{url}/api\"\nmethods = [\"POST\", \"PATCH\"]\n\
+             [[reporter.generator]]\nwasm = \"catalog:github-checks\"\nkind = \"build-start-end\"\n",
+            events = events.to_str().unwrap(),
+            cache = cache_dir().join("wasmpush").to_str().unwrap(),
+            url = receiver.url(),
+        ),
+    )
+    .unwrap();
+    let out = wasmpush(&["run", cfg.to_str().unwrap(), "--settle", "10s"], &catalog_dir());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let got: Vec<(String, String)> = receiver.received().into_iter().map(|r| (r.method, r.path)).collect();
+    assert_eq!(
+        got,
+        [
+            ("POST".to_string(), "/api/repos/demo/repo/check-runs".to_string()),
+            ("PATCH".to_string(), "/api/repos/demo/repo/check-runs/4242".to_string())
+        ],
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no value kept"), "{stderr}");
+}

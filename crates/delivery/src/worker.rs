@@ -343,7 +343,17 @@ async fn deliver(
                         values: kept,
                     })
                 });
+                let fills_later = kept.is_some();
                 let _ = shared.writer.send(Op::Remove { seq, index_key: meta.index_key(), kept });
+                if fills_later {
+                    // The next request of this key may fill from these
+                    // values (create, then update): it must find them
+                    // committed, so wait for the writer's commit.
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    if shared.writer.send(Op::Flush { ack: crate::writer::Ack::Async(tx) }).is_ok() {
+                        let _ = rx.await;
+                    }
+                }
                 c.sent.fetch_add(1, Ordering::Relaxed);
                 c.pending.fetch_sub(1, Ordering::Relaxed);
                 return true;

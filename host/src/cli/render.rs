@@ -190,6 +190,12 @@ fn print_report(report: &Report, prefix: &str) -> anyhow::Result<()> {
     for (k, v) in &report.headers {
         eprintln!("{prefix}header: {k}: {v}");
     }
+    for (name, pointer) in &report.keep {
+        eprintln!("{prefix}keep: {name} = response {pointer:?}");
+    }
+    if report.fill {
+        eprintln!("{prefix}fill: {{name}} in path and body from kept values");
+    }
     let mut out = std::io::stdout().lock();
     out.write_all(&report.body)?;
     out.flush()?;

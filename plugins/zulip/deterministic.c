@@ -15,7 +15,7 @@
  * calls (made without libc, e.g. by rustix), emulated in a SIGSYS handler,
  * and hides the vDSO (getauxval(AT_SYSINFO_EHDR) = 0) so clocks take the
  * trapped path. The filter survives exec: only for a process that execs
- * nothing afterwards. x86_64 Linux, glibc.
+ * nothing afterwards. Linux, glibc; the seccomp part x86_64 only.
  *
  * The snapshot's random state (hash seeds, Math.random) is the same in
  * every build; it already was the same in every instance of one build. */
@@ -107,7 +107,10 @@ long syscall(long nr, ...) {
     long r = real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
     if (r == 0 && nr == SYS_statx) fixstatx((struct statx *)a[4]);
     if (r == 0 && nr == SYS_newfstatat) fixstat((struct stat *)a[2]);
-    if (r == 0 && (nr == SYS_fstat || nr == SYS_stat || nr == SYS_lstat)) fixstat((struct stat *)a[1]);
+    if (r == 0 && nr == SYS_fstat) fixstat((struct stat *)a[1]);
+#if defined(SYS_stat) && defined(SYS_lstat)
+    if (r == 0 && (nr == SYS_stat || nr == SYS_lstat)) fixstat((struct stat *)a[1]);
+#endif
     return r;
 }
 
@@ -120,9 +123,10 @@ int clock_gettime(clockid_t id, struct timespec *ts) {
 
 int gettimeofday(struct timeval *tv, void *tz) {
     (void)tz;
-    if (tv) {
-        tv->tv_sec = FIXED;
-        tv->tv_usec = 0;
+    struct timeval *volatile out = tv; /* declared nonnull, but be safe */
+    if (out) {
+        out->tv_sec = FIXED;
+        out->tv_usec = 0;
     }
     return 0;
 }
@@ -165,6 +169,7 @@ unsigned long getauxval(unsigned long type) {
     return real_getauxval(type);
 }
 
+#if defined(__x86_64__)
 static long raw6(long n, long a, long b, long c, long d, long e, long f) {
     long r;
     register long r10 __asm__("r10") = d;
@@ -220,10 +225,15 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx) {
 }
 
 #define ARG(i) offsetof(struct seccomp_data, args[i])
+#endif
 
 __attribute__((constructor)) static void init(void) {
     const char *want = getenv("WASMPUSH_DET_SECCOMP");
     if (!want || strcmp(want, "1") != 0) return;
+#if !defined(__x86_64__)
+    static const char m[] = "deterministic.c: the seccomp part is x86_64 only; raw system calls are not made deterministic\n";
+    if (write(2, m, sizeof m - 1) < 0) {}
+#else
     use_seccomp = 1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -254,4 +264,5 @@ __attribute__((constructor)) static void init(void) {
         static const char m[] = "deterministic.c: seccomp filter refused; raw system calls are not made deterministic\n";
         if (write(2, m, sizeof m - 1) < 0) {}
     }
+#endif
 }

@@ -233,6 +233,10 @@ fn handle_event(pipeline: &Pipeline, delivery: &Delivery, stats: &DispatchStats,
     stats.generator_failures.fetch_add(outcome.failures.len() as u64, Ordering::Relaxed);
     // A reporter's requests for one event are checked one by one and stored
     // all or none: one refused request refuses the event's others too.
+    if outcome.produced.is_empty() {
+        return;
+    }
+    let event_id = event.event_id();
     let mut produced = outcome.produced.into_iter().peekable();
     while let Some(first) = produced.next() {
         let mut group = vec![first];
@@ -249,7 +253,7 @@ fn handle_event(pipeline: &Pipeline, delivery: &Delivery, stats: &DispatchStats,
         });
         if let Some((index, e)) = refusal {
             let (reporter, n) = (&group[0].reporter, group.len());
-            tracing::error!(%reporter, event = %event.event_id(), "report refused, nothing sent (request {index} of {n}): {e}");
+            tracing::error!(%reporter, event = %event_id, "report refused, nothing sent (request {index} of {n}): {e}");
             stats.refused.fetch_add(n as u64, Ordering::Relaxed);
             continue;
         }
@@ -268,7 +272,7 @@ fn handle_event(pipeline: &Pipeline, delivery: &Delivery, stats: &DispatchStats,
                 keep: p.report.keep,
                 fill: p.report.fill,
             };
-            batch.reports.push((event.event_id(), outgoing));
+            batch.reports.push((event_id.clone(), outgoing));
         }
     }
 }

@@ -104,8 +104,23 @@ fn unix_ms(t: std::time::SystemTime) -> u64 {
     t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-pub(super) async fn status(State(app): State<Arc<App>>) -> Json<StatusView> {
-    Json(gather(&app))
+/// Runs `f` (an outbox read: a redb read transaction, file I/O) on the
+/// blocking pool, off the listener's async threads.
+async fn blocking<T: Send + 'static>(
+    app: &Arc<App>,
+    f: impl FnOnce(&App) -> T + Send + 'static,
+) -> Result<T, Response> {
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || f(&app))
+        .await
+        .map_err(|e| refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("outbox read: {e}")))
+}
+
+pub(super) async fn status(State(app): State<Arc<App>>) -> Response {
+    match blocking(&app, gather).await {
+        Ok(view) => Json(view).into_response(),
+        Err(r) => r,
+    }
 }
 
 /// `GET /api/outbox` filters.
@@ -126,7 +141,11 @@ pub(super) async fn list(State(app): State<Arc<App>>, Query(q): Query<ListQuery>
             return refuse(StatusCode::BAD_REQUEST, &format!("state: `{other}` is not pending, dead or superseded"));
         }
     };
-    match app.probes.delivery.entries() {
+    let entries = match blocking(&app, |app| app.probes.delivery.entries()).await {
+        Ok(entries) => entries,
+        Err(r) => return r,
+    };
+    match entries {
         Ok(entries) => {
             let entries: Vec<EntryView> = entries
                 .iter()
@@ -141,7 +160,11 @@ pub(super) async fn list(State(app): State<Arc<App>>, Query(q): Query<ListQuery>
 }
 
 pub(super) async fn show(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    match app.probes.delivery.show(&id) {
+    let (found, id) = match blocking(&app, move |app| (app.probes.delivery.show(&id), id)).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    match found {
         Ok(found) if found.is_empty() => refuse(StatusCode::NOT_FOUND, &format!("no report `{id}` in the outbox")),
         Ok(found) => {
             let reports: Vec<serde_json::Value> = found

@@ -120,6 +120,10 @@ pub struct Manifest {
     pub buildbot: String,
     #[serde(default)]
     pub events: Vec<String>,
+    /// The generator `kind` used when the config gives none: the default
+    /// generator of the Buildbot reporter it replaces.
+    #[serde(default)]
+    pub kind: Option<crate::filter::GeneratorKind>,
     #[serde(default)]
     pub settings: Vec<SettingDoc>,
     /// A `[[reporter]]` block to start from (credentials from env/files),
@@ -157,6 +161,9 @@ impl std::fmt::Display for Manifest {
             if self.buildbot.is_empty() { "nothing (Buildbot has no such reporter)" } else { &self.buildbot };
         writeln!(f, "replaces    {replaces}")?;
         writeln!(f, "events      {}", self.events.join(", "))?;
+        if let Some(kind) = self.kind {
+            writeln!(f, "kind        {} (when the generator table gives none)", kind.as_str())?;
+        }
         writeln!(f, "settings")?;
         if self.settings.is_empty() {
             writeln!(f, "  (none)")?;

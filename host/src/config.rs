@@ -139,6 +139,10 @@ pub struct GeneratorConfig {
     /// same table.
     #[serde(skip)]
     pub filter: FilterSpec,
+    /// Whether the table gave `kind`: when not, a catalog plugin's own
+    /// default (its Buildbot reporter's default generator) applies.
+    #[serde(skip)]
+    pub kind_given: bool,
     /// Key/values handed to the generator (strings, numbers and booleans).
     #[serde(default)]
     pub settings: toml::Table,
@@ -185,6 +189,7 @@ impl GeneratorConfig {
             }
         }
         let mut generator: GeneratorConfig = decode(toml::Value::Table(table))?;
+        generator.kind_given = filter.contains_key("kind");
         generator.filter = decode(toml::Value::Table(filter))?;
         Ok(generator)
     }
@@ -261,6 +266,18 @@ impl Config {
                 return Err(config.invalid(&format!("reporter {:?}", r.name), "has no [[reporter.generator]]".into()));
             }
         }
+        // A catalog plugin without `kind` gets its reporter's default (e.g.
+        // GitHubStatusPush reports starts and ends); a missing manifest is
+        // reported when the plugin itself is fetched.
+        let catalog = config.catalog_dir();
+        for g in config.reporters.iter_mut().flat_map(|r| r.generators.iter_mut()) {
+            if let Some(name) = crate::catalog::name_of(&g.wasm)
+                && !g.kind_given
+                && let Ok(Some(kind)) = crate::catalog::manifest(&catalog, name).map(|m| m.kind)
+            {
+                g.filter.kind = kind;
+            }
+        }
         Ok(config)
     }
 
@@ -270,6 +287,12 @@ impl Config {
     }
 
     /// `p` resolved against the config's folder.
+    /// Where `catalog:<name>` plugins are: `[plugins] catalog` (relative to
+    /// this file), else as [`crate::catalog::dir`] says.
+    pub fn catalog_dir(&self) -> PathBuf {
+        crate::catalog::dir(self.plugins.catalog.as_deref().map(|d| self.resolve(d)).as_deref())
+    }
+
     pub fn resolve(&self, p: &Path) -> PathBuf {
         if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
     }

@@ -39,6 +39,18 @@ pub enum GeneratorKind {
     BuildsetCombined,
 }
 
+impl GeneratorKind {
+    /// The config spelling (`build-status`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GeneratorKind::BuildStatus => "build-status",
+            GeneratorKind::BuildStartEnd => "build-start-end",
+            GeneratorKind::Buildset => "buildset",
+            GeneratorKind::BuildsetCombined => "buildset-combined",
+        }
+    }
+}
+
 /// One of Buildbot's report modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

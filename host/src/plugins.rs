@@ -121,8 +121,7 @@ impl Fetcher {
             }
             Some(TrustedKeys::new(keys))
         };
-        let catalog = crate::catalog::dir(p.catalog.as_deref().map(|d| config.resolve(d)).as_deref());
-        Ok(Fetcher { catalog, store, options, trusted })
+        Ok(Fetcher { catalog: config.catalog_dir(), store, options, trusted })
     }
 
     /// The component of generator `g` of reporter `r`, fetched, pinned and

@@ -342,3 +342,34 @@ fn github_checks_creates_then_completes_the_same_run_within_one_process() {
     );
     assert!(!stderr.contains("no value kept"), "{stderr}");
 }
+
+/// A catalog plugin named without `kind` behaves like its Buildbot
+/// reporter's default generator: GitHubStatusPush reports a build's start
+/// (`pending`) as well as its end, so the start arrives.
+#[test]
+fn a_catalog_plugin_without_kind_gets_its_reporters_default_generator() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    let case = common::repo().join("plugins/github-status/expected/new-pending/payload.json");
+    let payload: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case).unwrap()).unwrap();
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(&events, serde_json::json!({"kind": "build-new", "payload": payload}).to_string()).unwrap();
+    let cfg = dir.path().join("wasmpush.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[source]]\ntype = \"replay\"\npath = {events:?}\n[outbox]\npath = \"outbox.redb\"\n[runtime]\ncache_dir = {cache:?}\n\
+             [[reporter]]\nname = \"gh\"\nserver_url = \"{url}/api\"\n[[reporter.generator]]\nwasm = \"catalog:github-status\"\n",
+            events = events.to_str().unwrap(),
+            cache = cache_dir().join("wasmpush").to_str().unwrap(),
+            url = receiver.url(),
+        ),
+    )
+    .unwrap();
+    let out = wasmpush(&["run", cfg.to_str().unwrap(), "--settle", "10s"], &catalog_dir());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "the build's start was reported: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&got[0].body).contains("\"state\": \"pending\""), "{:?}", got[0]);
+}

@@ -8,7 +8,7 @@
 #
 # Reproducible: componentize-qjs snapshots the initialised QuickJS heap
 # into the component, and that heap held the build machine's random bytes
-# and clock (Math.random state, atom hash seed, Date). deterministic.c,
+# and clock (Math.random state, atom hash seed, Date). scripts/toolchains/deterministic.c,
 # preloaded into componentize-qjs only, gives it fixed random bytes, clocks
 # and file times, so the same source gives the same bytes anywhere (the
 # catalog lock, plugins/catalog.lock, depends on it). The module is named
@@ -25,7 +25,7 @@ TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
 PREFIX="$(bash "$ROOT/scripts/toolchains/js.sh" qjs)"
-"${CC:-cc}" -shared -fPIC -O2 -o "$TMP/deterministic.so" "$HERE/deterministic.c" -ldl
+"${CC:-cc}" -shared -fPIC -O2 -o "$TMP/deterministic.so" "$HERE/../../scripts/toolchains/deterministic.c" -ldl
 (cd "$HERE/src" && LD_PRELOAD="$TMP/deterministic.so" \
     "$PREFIX/node_modules/.bin/componentize-qjs" --wit "$ROOT/wit/v0.2" --world generator \
     --js app.js --sync -o "$TMP/$NAME.wasm" >/dev/null)

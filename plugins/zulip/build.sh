@@ -8,7 +8,7 @@
 # machine's random bytes (hash secret, random module), clocks, file times
 # and inode numbers, and the host's site-packages (which componentize-py
 # adds to the guest's path: VIRTUAL_ENV, else `python3 -m site`), ended up
-# in the .wasm. Here: deterministic.c (preloaded into componentize-py only,
+# in the .wasm. Here: scripts/toolchains/deterministic.c (preloaded into componentize-py only,
 # seccomp part on, for wasmtime's raw system calls) fixes random bytes,
 # clocks, file times and inode numbers; VIRTUAL_ENV points at an empty
 # site-packages; the sources are copied with a fixed mtime. See README
@@ -30,7 +30,7 @@ trap 'rm -rf "$TMP"' EXIT
 cp -R "$HERE/src" "$TMP/src"
 find "$TMP/src" -exec touch -h -d @315532800 {} +
 mkdir -p "$TMP/venv/lib/site-packages"
-"${CC:-cc}" -shared -fPIC -O2 -o "$TMP/deterministic.so" "$HERE/deterministic.c" -ldl
+"${CC:-cc}" -shared -fPIC -O2 -o "$TMP/deterministic.so" "$HERE/../../scripts/toolchains/deterministic.c" -ldl
 VIRTUAL_ENV="$TMP/venv" TOKIO_WORKER_THREADS=1 WASMPUSH_DET_SECCOMP=1 LD_PRELOAD="$TMP/deterministic.so" \
     "$COMPONENTIZE_PY" -d "$ROOT/wit/v0.2" -w generator componentize app -p "$TMP/src" -o "$TMP/$NAME.wasm" >/dev/null
 mv -f "$TMP/$NAME.wasm" "$OUT_DIR/$NAME.wasm"

@@ -20,8 +20,9 @@
 //!
 //! `cargo test --test reporter_parity -- --nocapture` prints the comparison
 //! table (reporter → builds compared → requests identical / deliberately
-//! different) to stderr. Needs the catalog: `WASMPUSH_ONLY_RUST=1 bash
-//! scripts/build-generators.sh`.
+//! different) to stderr. Needs the whole catalog built: `bash
+//! scripts/build-generators.sh` (zulip is Python: not built with
+//! WASMPUSH_ONLY_RUST=1).
 
 mod common;
 
@@ -144,13 +145,7 @@ const REPORTERS: &[Row] = &[
 /// that file's path (a plugin not locked yet, or a lock not rewritten after
 /// a rebuild: that is `host/tests/catalog.rs`'s business, not parity's).
 fn plugin_wasm(name: &str) -> String {
-    let p = common::repo().join("target/catalog").join(format!("{name}.wasm"));
-    assert!(
-        p.exists(),
-        "reporter parity: catalog plugin {name:?} is missing ({}): build it with \
-         `WASMPUSH_ONLY_RUST=1 bash scripts/build-generators.sh`, or its plugin does not exist yet",
-        p.display()
-    );
+    let p = plugin_file(name);
     let lock = std::fs::read_to_string(common::repo().join("plugins/catalog.lock")).unwrap_or_default();
     let locked = lock.lines().find_map(|l| {
         let (k, v) = l.split_once('=')?;
@@ -166,6 +161,19 @@ fn plugin_wasm(name: &str) -> String {
         }
         None => p.to_str().unwrap().to_string(),
     }
+}
+
+/// `target/catalog/<name>.wasm`; a missing one fails the test, loudly.
+fn plugin_file(name: &str) -> PathBuf {
+    let p = common::repo().join("target/catalog").join(format!("{name}.wasm"));
+    assert!(
+        p.exists(),
+        "reporter parity: catalog plugin {name:?} is missing ({}): build the catalog with \
+         `bash scripts/build-generators.sh` (WASMPUSH_ONLY_RUST=1 skips the non-Rust plugins, \
+         e.g. zulip), or the plugin does not exist yet",
+        p.display()
+    );
+    p
 }
 
 /// A rule that lets the two sides differ. Every difference the test accepts
@@ -622,7 +630,7 @@ fn catalog_plugins_send_what_buildbots_reporters_send() {
     let started = Instant::now();
     // Fail before anything starts if a listed plugin is missing.
     for row in REPORTERS {
-        plugin_wasm(row.plugin);
+        plugin_file(row.plugin);
     }
     let py = python();
     let dir = tempfile::tempdir().unwrap();

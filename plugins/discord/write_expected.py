@@ -8,9 +8,12 @@ Usage: python3 plugins/discord/write_expected.py plugins/discord/expected/*
 """
 import json
 import re
-import shutil
 import sys
 from pathlib import Path
+
+sys.dont_write_bytecode = True  # a plugins/__pycache__ would be a Cargo workspace member (plugins/*)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import oracle  # noqa: E402 (plugins/oracle.py)
 
 RESULTS = ["success", "warnings", "failure", "skipped", "exception", "retry", "cancelled"]
 COLORS = [0x2ECC71, 0xF1C40F, 0xE74C3C, 0x95A5A6, 0x9B59B6, 0x3498DB, 0x95A5A6]
@@ -54,14 +57,12 @@ def message(event, b):
     return {"content": content, "embeds": [embed], "allowed_mentions": {"parse": []}}
 
 
-for case in map(Path, sys.argv[1:]):
-    b = json.loads((case / "payload.json").read_text())
-    body = message((case / "event").read_text().strip(), b)
-    shutil.rmtree(case / "requests", ignore_errors=True)
-    out = case / "requests" / "0"
-    out.mkdir(parents=True)
-    (out / "body").write_bytes(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
-    meta = {"method": "POST", "path": None, "content_type": "application/json", "headers": [],
-            "supersede": None, "keep": [], "fill": False}
-    (out / "request.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(case, body["content"])
+
+def run(case: Path):
+    event, b, _ = oracle.read_case(case)
+    body = message(event, b)
+    oracle.write_requests(case, [(json.dumps(body, separators=(",", ":"), ensure_ascii=False), oracle.request(None))])
+    return body["content"]
+
+
+oracle.main(run)

@@ -13,75 +13,36 @@ report body is what the default formatters give ("Build started." /
 API has them. The supersede key
 (`change/<change>/revision/<revision>/name/<name>`) is wasmpush's own.
 """
-import datetime
-import json
-import shutil
 import sys
 from pathlib import Path
 
-from buildbot.process.properties import Interpolate
-from buildbot.reporters.gerrit_verify_status import GerritVerifyStatusPush
-
-
-class Resp:
-    code = 200
-
-
-class FakeHttp:
-    def __init__(self):
-        self.posts = []
-
-    def post(self, path, json=None, headers=None):
-        self.posts.append((path, json))
-        return Resp()
-
-
-def when(epoch):
-    return None if epoch is None else datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+sys.dont_write_bytecode = True  # a plugins/__pycache__ would be a Cargo workspace member (plugins/*)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import oracle  # noqa: E402 (plugins/oracle.py)
+from buildbot.process.properties import Interpolate  # noqa: E402
+from buildbot.reporters.gerrit_verify_status import GerritVerifyStatusPush  # noqa: E402
 
 
 def run(case: Path):
-    event = (case / "event").read_text().strip()
-    build = json.loads((case / "payload.json").read_text())
-    settings = {}
-    if (case / "settings").exists():
-        for line in (case / "settings").read_text().splitlines():
-            if line:
-                k, v = line.split("=", 1)
-                settings[k] = v
+    event, build, settings = oracle.read_case(case)
     r = GerritVerifyStatusPush.__new__(GerritVerifyStatusPush)
-    r._http = FakeHttp()
+    r._http = oracle.FakeHttp(200)
     r._verbose = False
     name = settings.get("verification_name")
     r._verification_name = Interpolate(name) if name else Interpolate("%(prop:buildername)s")
     r._reporter = Interpolate(settings["reporter"]) if "reporter" in settings else "buildbot"
     r._abstain = settings.get("abstain", "false") == "true"
     r._category = Interpolate(settings["category"]) if "category" in settings else None
-    build = dict(build, started_at=when(build["started_at"]), complete_at=when(build["complete_at"]))
+    build = oracle.started(event, oracle.with_datetimes(build))
     body = "Build started." if event == "build-new" else "Build done."
-    if event == "build-new":
-        build["complete"] = False
-    d = r.sendMessage([{"builds": [build], "body": body}])
-    failures = []
-    d.addErrback(failures.append)
-    assert not failures, failures
-    shutil.rmtree(case / "requests", ignore_errors=True)
-    (case / "no-report").unlink(missing_ok=True)
-    if not r._http.posts:
-        (case / "no-report").write_text("")
-        return 0
-    for i, (path, payload) in enumerate(r._http.posts):
-        out = case / "requests" / str(i)
-        out.mkdir(parents=True)
-        (out / "body").write_text(json.dumps(payload))
+    oracle.result_of(r.sendMessage([{"builds": [build], "body": body}]))
+    requests = []
+    for path, payload in r._http.posts:
         parts = path.split("/")  # ['', 'a', 'changes', <change>, 'revisions', <revision>, 'verify-status~verifications']
         change, revision = parts[3], parts[5]
-        meta = {"method": "POST", "path": path.lstrip("/"),
-                "content_type": "application/json", "headers": [],
-                "supersede": f"change/{change}/revision/{revision}/name/{payload['name']}", "keep": [], "fill": False}
-        (out / "request.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return len(r._http.posts)
+        requests.append((payload, oracle.request(
+            path.lstrip("/"), f"change/{change}/revision/{revision}/name/{payload['name']}")))
+    return oracle.write_requests(case, requests)
 
 
-for c in sys.argv[1:]:
-    print(c, run(Path(c)))
+oracle.main(run)

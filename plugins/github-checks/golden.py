@@ -9,8 +9,12 @@ Usage: python3 plugins/github-checks/golden.py   (rewrites expected/*/requests)
 Payloads come from plugins/github-status/expected and the steps Buildbot
 4.3.0 recorded for builds 9 and 10 (/work/shared/reference, copied in).
 """
-import datetime, json, re, shutil
+import datetime, json, re, sys
 from pathlib import Path
+
+sys.dont_write_bytecode = True  # a plugins/__pycache__ would be a Cargo workspace member (plugins/*)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import oracle  # noqa: E402 (plugins/oracle.py)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = ["success", "warnings", "failure", "skipped", "exception", "retry", "cancelled"]
@@ -66,28 +70,18 @@ def write(case, event, settings=None):
         if event == "build-new":
             body = {"name": name, "head_sha": sha, "status": "in_progress", "started_at": iso(b["started_at"]),
                     "details_url": b["url"], "external_id": str(b["buildid"])}
-            reqs.append(({"method": "POST", "path": runs, "content_type": "application/json", "headers": [],
-                          "supersede": None, "keep": [[kept, "/id"]], "fill": False}, json.dumps(body)))
+            reqs.append((json.dumps(body), oracle.request(runs, keep=[(kept, "/id")])))
         else:
             body = {"status": "completed", "conclusion": CONCLUSION.get(b["results"], "failure"),
                     "completed_at": iso(b["complete_at"]),
                     "output": {"title": f"Build {b['number']}: {result(b['results'])}", "summary": summary(b)}}
-            reqs.append(({"method": "PATCH", "path": f"{runs}/{{{kept}}}", "content_type": "application/json",
-                          "headers": [], "supersede": f"check-run/{pair[0]}/{pair[1]}/{sha}/build/{b['buildid']}/{name}",
-                          "keep": [], "fill": True}, escape_braces(json.dumps(body))))
-    shutil.rmtree(case / "requests", ignore_errors=True)
-    (case / "no-report").unlink(missing_ok=True)
+            reqs.append((escape_braces(json.dumps(body)), oracle.request(
+                f"{runs}/{{{kept}}}", f"check-run/{pair[0]}/{pair[1]}/{sha}/build/{b['buildid']}/{name}",
+                method="PATCH", fill=True)))
     (case / "event").write_text(event + "\n")
     if settings:
         (case / "settings").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
-    if not reqs:
-        (case / "no-report").write_text("")
-    for i, (meta, body) in enumerate(reqs):
-        out = case / "requests" / str(i)
-        out.mkdir(parents=True)
-        (out / "body").write_text(body)
-        (out / "request.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(case.name, len(reqs))
+    print(case.name, oracle.write_requests(case, reqs))
 
 
 CASES = {

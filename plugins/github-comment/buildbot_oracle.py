@@ -12,21 +12,14 @@ start and `MessageFormatterRenderable('Build done.')` at the end), or, when a
 case's `settings` holds `startDescription=...` / `endDescription=...`, that
 text rendered as `MessageFormatterRenderable(Interpolate(text))` renders it.
 """
-import json, sys, shutil
+import sys
 from pathlib import Path
-from buildbot.reporters.github import GitHubCommentPush
-from buildbot.process.properties import Interpolate, Properties
 
-
-class Resp:
-    code = 201
-
-
-class FakeHttp:
-    def __init__(self): self.posts = []
-    def post(self, path, json=None, headers=None):
-        self.posts.append((path, json))
-        return Resp()
+sys.dont_write_bytecode = True  # a plugins/__pycache__ would be a Cargo workspace member (plugins/*)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import oracle  # noqa: E402 (plugins/oracle.py)
+from buildbot.reporters.github import GitHubCommentPush  # noqa: E402
+from buildbot.process.properties import Interpolate, Properties  # noqa: E402
 
 
 def render(template, build):
@@ -36,41 +29,20 @@ def render(template, build):
 
 
 def run(case: Path):
-    event = (case / "event").read_text().strip()
-    build = json.loads((case / "payload.json").read_text())
-    settings = {}
-    if (case / "settings").exists():
-        for line in (case / "settings").read_text().splitlines():
-            if line:
-                k, v = line.split("=", 1); settings[k] = v
+    event, build, settings = oracle.read_case(case)
     r = GitHubCommentPush.__new__(GitHubCommentPush)
     r.token = "t"; r.verbose = False
     r.context = r.setup_context(None)
-    r._http = FakeHttp()
+    r._http = oracle.FakeHttp(201)
+    build = oracle.started(event, build)
     if event == "build-new":
-        build = dict(build, complete=False)
         template = settings.get("startDescription")
         body = render(template, build) if template else None
     else:
         body = render(settings.get("endDescription", "Build done."), build)
-    d = r.sendMessage([{"builds": [build], "body": body}])
-    failures = []
-    d.addErrback(failures.append)
-    assert not failures, failures
-    shutil.rmtree(case / "requests", ignore_errors=True)
-    (case / "no-report").unlink(missing_ok=True)
-    if not r._http.posts:
-        (case / "no-report").write_text("")
-        return 0
-    for i, (path, payload) in enumerate(r._http.posts):
-        out = case / "requests" / str(i)
-        out.mkdir(parents=True)
-        (out / "body").write_text(json.dumps(payload))
-        meta = {"method": "POST", "path": path.lstrip("/"), "content_type": "application/json", "headers": [],
-                "supersede": None, "keep": [], "fill": False}
-        (out / "request.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return len(r._http.posts)
+    oracle.result_of(r.sendMessage([{"builds": [build], "body": body}]))
+    return oracle.write_requests(case, [(payload, oracle.request(path.lstrip("/")))
+                                        for path, payload in r._http.posts])
 
 
-for c in sys.argv[1:]:
-    print(c, run(Path(c)))
+oracle.main(run)

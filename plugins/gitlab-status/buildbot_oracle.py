@@ -18,112 +18,40 @@ wherever it takes an id); `/api/v4/` is dropped because the reporter's
 server_url holds it. The supersede key is wasmpush's own
 (`commit/<sha>/context/<name>`).
 """
-import json, sys, shutil
+import sys
 from pathlib import Path
-from twisted.internet import defer
-from buildbot.reporters.gitlab import GitLabStatusPush
-from buildbot.process.properties import Interpolate
+
+sys.dont_write_bytecode = True  # a plugins/__pycache__ would be a Cargo workspace member (plugins/*)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import oracle  # noqa: E402 (plugins/oracle.py)
+from twisted.internet import defer  # noqa: E402
+from buildbot.reporters.gitlab import GitLabStatusPush  # noqa: E402
+from buildbot.process.properties import Interpolate  # noqa: E402
 
 
-class Resp:
-    def __init__(self, code, body=None):
-        self.code = code
-        self._body = body or {}
-
-    def json(self):
-        return defer.succeed(self._body)
-
-
-class FakeHttp:
-    def __init__(self):
-        self.posts = []
-        self.gets = []
+class GitLabHttp(oracle.FakeHttp):
+    """Answers the project lookup with the URL-encoded path as the id."""
 
     def get(self, path):
-        self.gets.append(path)
-        name = path.rsplit("/", 1)[1]
-        return defer.succeed(Resp(200, {"id": name}))
-
-    def post(self, path, json=None, headers=None):
-        self.posts.append((path, json))
-        return defer.succeed(Resp(201))
-
-
-class Config:
-    title = "Buildbot"
-    buildbotURL = "http://127.0.0.1:8010/"
-
-
-class FakeData:
-    def __init__(self, build):
-        self.build = build
-
-    def get(self, path):
-        if path[-1] == "changes":
-            return defer.succeed(self.build.get("changes", []))
-        return defer.succeed(self.build["properties"])
-
-
-class FakeMaster:
-    def __init__(self, build):
-        self.config = Config()
-        self.data = FakeData(build)
-
-
-class Parent:
-    def __init__(self, master):
-        self.master = master
-
-
-def result_of(d):
-    out, failures = [], []
-    d.addCallbacks(out.append, failures.append)
-    assert not failures, failures
-    return out[0] if out else None
+        return defer.succeed(oracle.Resp(200, {"id": path.rsplit("/", 1)[1]}))
 
 
 def run(case: Path):
-    event = (case / "event").read_text().strip()
-    build = json.loads((case / "payload.json").read_text())
-    settings = {}
-    if (case / "settings").exists():
-        for line in (case / "settings").read_text().splitlines():
-            if line:
-                k, v = line.split("=", 1)
-                settings[k] = v
-    if event == "build-new":
-        build = dict(build, complete=False)
+    event, build, settings = oracle.read_case(case)
+    build = oracle.started(event, build)
     r = GitLabStatusPush.__new__(GitLabStatusPush)
     r.verbose = False
     ctx = settings.get("context")
     r.context = Interpolate(ctx) if ctx else Interpolate('buildbot/%(prop:buildername)s')
     r.project_ids = {}
-    r._http = FakeHttp()
-    master = FakeMaster(build)
-    r.parent = Parent(master)  # ReporterBase.master is its parent's
+    r._http = GitLabHttp(201)
+    master = oracle.attach_master(r, build)
     gen = r._create_default_generators()[1]  # BuildStartEndStatusGenerator
-    formatter = gen.start_formatter if event == "build-new" else gen.end_formatter
-    reports = []
-    if gen.is_message_needed_by_props(build):
-        reports.append(result_of(gen.build_message(formatter, master, r, build)))
-    if reports:
-        result_of(r.sendMessage(reports))
-    shutil.rmtree(case / "requests", ignore_errors=True)
-    (case / "no-report").unlink(missing_ok=True)
-    if not r._http.posts:
-        (case / "no-report").write_text("")
-        return 0
-    for i, (path, payload) in enumerate(r._http.posts):
-        out = case / "requests" / str(i)
-        out.mkdir(parents=True)
-        (out / "body").write_text(json.dumps(payload))
-        sha = path.rsplit("/", 1)[1]
-        path = path.removeprefix("/api/v4/")
-        meta = {"method": "POST", "path": path, "content_type": "application/json", "headers": [],
-                "supersede": f"commit/{sha}/context/{payload['name']}", "keep": [], "fill": False}
-        (out / "request.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return len(r._http.posts)
+    oracle.send_generated(r, gen, oracle.start_end_formatter(gen, event), master, build)
+    return oracle.write_requests(case, [
+        (payload, oracle.request(path.removeprefix("/api/v4/"),
+                                 f"commit/{path.rsplit('/', 1)[1]}/context/{payload['name']}"))
+        for path, payload in r._http.posts])
 
 
-for c in sys.argv[1:]:
-    print(c, run(Path(c)))
+oracle.main(run)

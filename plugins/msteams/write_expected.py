@@ -5,10 +5,12 @@ reporter to run instead).
 
 Usage: python3 plugins/msteams/write_expected.py plugins/msteams/expected/*
 """
-import json
-import shutil
 import sys
 from pathlib import Path
+
+sys.dont_write_bytecode = True  # a plugins/__pycache__ would be a Cargo workspace member (plugins/*)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import oracle  # noqa: E402 (plugins/oracle.py)
 
 RESULTS = ["success", "warnings", "failure", "skipped", "exception", "retry", "cancelled"]
 COLOR = ["Good", "Warning", "Attention", "Warning", "Attention", "Warning", "Warning"]
@@ -53,14 +55,12 @@ def card(event, b):
         {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": content}]}
 
 
-for case in map(Path, sys.argv[1:]):
-    b = json.loads((case / "payload.json").read_text())
-    body = card((case / "event").read_text().strip(), b)
-    shutil.rmtree(case / "requests", ignore_errors=True)
-    out = case / "requests" / "0"
-    out.mkdir(parents=True)
-    (out / "body").write_text(json.dumps(body))
-    meta = {"method": "POST", "path": None, "content_type": "application/json", "headers": [],
-            "supersede": None, "keep": [], "fill": False}
-    (out / "request.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(case, body["attachments"][0]["content"]["body"][0]["text"])
+
+def run(case: Path):
+    event, b, _ = oracle.read_case(case)
+    body = card(event, b)
+    oracle.write_requests(case, [(body, oracle.request(None))])
+    return body["attachments"][0]["content"]["body"][0]["text"]
+
+
+oracle.main(run)

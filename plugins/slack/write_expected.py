@@ -5,10 +5,12 @@ reporter to run instead).
 
 Usage: python3 plugins/slack/write_expected.py plugins/slack/expected/*
 """
-import json
-import shutil
 import sys
 from pathlib import Path
+
+sys.dont_write_bytecode = True  # a plugins/__pycache__ would be a Cargo workspace member (plugins/*)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import oracle  # noqa: E402 (plugins/oracle.py)
 
 RESULTS = ["success", "warnings", "failure", "skipped", "exception", "retry", "cancelled"]
 EMOJI = [":white_check_mark:", ":warning:", ":x:", ":fast_forward:", ":boom:", ":repeat:", ":no_entry_sign:"]
@@ -48,14 +50,12 @@ def message(event, b):
     return {"text": text, "blocks": blocks}
 
 
-for case in map(Path, sys.argv[1:]):
-    b = json.loads((case / "payload.json").read_text())
-    body = message((case / "event").read_text().strip(), b)
-    shutil.rmtree(case / "requests", ignore_errors=True)
-    out = case / "requests" / "0"
-    out.mkdir(parents=True)
-    (out / "body").write_text(json.dumps(body))
-    meta = {"method": "POST", "path": None, "content_type": "application/json", "headers": [],
-            "supersede": None, "keep": [], "fill": False}
-    (out / "request.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(case, body["text"])
+
+def run(case: Path):
+    event, b, _ = oracle.read_case(case)
+    body = message(event, b)
+    oracle.write_requests(case, [(body, oracle.request(None))])
+    return body["text"]
+
+
+oracle.main(run)

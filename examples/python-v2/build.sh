@@ -16,6 +16,7 @@ COMPONENTIZE_PY="$(bash "$ROOT/scripts/toolchains/python.sh")"
 # does not depend on leftovers and the source tree is never written to.
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-cp -R "$HERE/src" "$TMP/src"
+# -L: src/wasmpush_v2.py links to guest-sdk/python/wasmpush_v2.py (its one home).
+cp -RL "$HERE/src" "$TMP/src"
 "$COMPONENTIZE_PY" -d "$ROOT/wit/v0.2" -w generator componentize app -p "$TMP/src" -o "$TMP/$NAME.wasm" >/dev/null
 mv -f "$TMP/$NAME.wasm" "$OUT_DIR/$NAME.wasm"

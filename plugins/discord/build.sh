@@ -13,7 +13,7 @@
 # and file times, so the same source gives the same bytes anywhere (the
 # catalog lock, plugins/catalog.lock, depends on it). The module is named
 # by a relative path (`app.js`, from src/) so the checkout's folder is not
-# in the output either. Needs a C compiler (`cc`, or $CC).
+# in the output either (nor the staging folder). Needs a C compiler (`cc`, or $CC).
 set -euo pipefail
 OUT_DIR="${1:?usage: bash plugins/discord/build.sh OUT_DIR}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,7 +26,10 @@ trap 'rm -rf "$TMP"' EXIT
 
 PREFIX="$(bash "$ROOT/scripts/toolchains/js.sh" qjs)"
 "${CC:-cc}" -shared -fPIC -O2 -o "$TMP/deterministic.so" "$HERE/../../scripts/toolchains/deterministic.c" -ldl
-(cd "$HERE/src" && LD_PRELOAD="$TMP/deterministic.so" \
+# The sources and the request helpers (guest-sdk/js, their one home) staged together.
+cp -R "$HERE/src" "$TMP/src"
+cp "$ROOT/guest-sdk/js/wasmpush_v2.js" "$TMP/src/"
+(cd "$TMP/src" && LD_PRELOAD="$TMP/deterministic.so" \
     "$PREFIX/node_modules/.bin/componentize-qjs" --wit "$ROOT/wit/v0.2" --world generator \
     --js app.js --sync -o "$TMP/$NAME.wasm" >/dev/null)
 mv -f "$TMP/$NAME.wasm" "$OUT_DIR/$NAME.wasm"

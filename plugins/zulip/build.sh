@@ -28,6 +28,7 @@ COMPONENTIZE_PY="$(bash "$ROOT/scripts/toolchains/python.sh")"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 cp -R "$HERE/src" "$TMP/src"
+cp "$ROOT/guest-sdk/python/wasmpush_v2.py" "$TMP/src/"  # the request helpers' one home
 find "$TMP/src" -exec touch -h -d @315532800 {} +
 mkdir -p "$TMP/venv/lib/site-packages"
 "${CC:-cc}" -shared -fPIC -O2 -o "$TMP/deterministic.so" "$HERE/../../scripts/toolchains/deterministic.c" -ldl

@@ -14,23 +14,13 @@
 
 mod common;
 
+use common::buildbot::{Cleanup, harness, python};
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn python() -> PathBuf {
-    let out = Command::new("bash").arg(common::repo().join("tests/buildbot/setup.sh")).output().unwrap();
-    assert!(out.status.success(), "tests/buildbot/setup.sh failed: {}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap())
-}
-
-fn harness(py: &Path, args: &[&str]) -> Value {
-    let out = Command::new(py).arg(common::repo().join("tests/buildbot/harness.py")).args(args).output().unwrap();
-    assert!(out.status.success(), "harness {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
 
 /// The tests of this file each run a master, a worker and builds: one at a
 /// time, so that neither starves the other on a small machine.
@@ -46,33 +36,6 @@ fn start_master(py: &Path, dir: &Path, extra: &[&str]) -> (Value, PathBuf, Clean
     args.extend_from_slice(extra);
     let state = harness(py, &args);
     (state, capture, Cleanup { py: py.to_path_buf(), run_dir, children: Vec::new() })
-}
-
-/// Stops the master and worker, and the wasmpush processes, whatever happens.
-struct Cleanup {
-    py: PathBuf,
-    run_dir: PathBuf,
-    children: Vec<Child>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
-        }
-        for c in &mut self.children {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new(&self.py)
-            .arg(common::repo().join("tests/buildbot/harness.py"))
-            .args(["stop", "--dir", self.run_dir.to_str().unwrap()])
-            .output();
-    }
 }
 
 fn wasmpush_run(dir: &Path, name: &str, source: &str, target: &str) -> Child {

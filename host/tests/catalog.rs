@@ -14,9 +14,8 @@ mod common;
 use common::cases::{self, Case};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use wasmpush::catalog;
-use wasmpush::runtime::{Generator, Limits, Runtime, RuntimeOptions};
+use wasmpush::runtime::{Generator, Limits, Runtime};
 use wasmpush_sources::EventKind;
 
 /// The build's catalog folder (what `catalog:` resolves to without config).
@@ -38,16 +37,6 @@ fn plugins() -> Vec<String> {
 
 fn plugin_cases(name: &str) -> Vec<Case> {
     cases::read(name, &common::repo().join("plugins").join(name).join("expected"))
-}
-
-fn cache_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
-}
-
-fn runtime() -> Runtime {
-    Runtime::new(&RuntimeOptions { cache_dir: Some(cache_dir().join("wasmpush")), ..RuntimeOptions::default() })
-        .unwrap()
 }
 
 /// Loads plugin `name` the way `run` resolves `catalog:<name>`: from the
@@ -105,7 +94,7 @@ fn every_plugin_is_locked_built_and_described() {
 
 #[test]
 fn every_plugin_sends_its_recorded_requests() {
-    let rt = runtime();
+    let rt = common::cached_runtime();
     let mut table = Vec::new();
     for name in plugins() {
         let g = load(&rt, &name);
@@ -140,7 +129,7 @@ fn every_plugin_case_arrives_through_the_running_host() {
                         let (got, want) = cases::through_the_host(
                             &case,
                             &format!("catalog:{name}"),
-                            &cache_dir().join("wasmpush"),
+                            &common::cache_dir().join("wasmpush"),
                             &[("WASMPUSH_CATALOG", &catalog_dir())],
                         );
                         for (r, w) in got.iter().zip(&want) {
@@ -180,7 +169,7 @@ fn check_config(dir: &Path, wasm: &str, extra: &str, catalog: &Path) -> std::pro
         format!(
             "[[source]]\ntype = \"replay\"\npath = \"events\"\n[outbox]\npath = \"o.redb\"\n[runtime]\ncache_dir = {cache:?}\n\
              [[reporter]]\nname = \"gh\"\nserver_url = \"http://127.0.0.1:9/api\"\n[[reporter.generator]]\nwasm = {wasm:?}\n{extra}",
-            cache = cache_dir().join("wasmpush").to_str().unwrap(),
+            cache = common::cache_dir().join("wasmpush").to_str().unwrap(),
         ),
     )
     .unwrap();
@@ -247,7 +236,7 @@ fn inspect_shows_a_catalog_plugins_settings_and_reporter_block() {
 /// build is pending.
 #[test]
 fn github_status_maps_every_buildbot_result_like_github_status_push() {
-    let rt = runtime();
+    let rt = common::cached_runtime();
     let g = load(&rt, "github-status");
     let case = common::repo().join("plugins/github-status/expected/finished-success/payload.json");
     let base: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case).unwrap()).unwrap();
@@ -277,7 +266,7 @@ fn github_status_maps_every_buildbot_result_like_github_status_push() {
 /// `owner/repo` wins over the URL; a stamp without either is skipped.
 #[test]
 fn github_status_reads_owner_and_repo_like_buildbot() {
-    let rt = runtime();
+    let rt = common::cached_runtime();
     let g = load(&rt, "github-status");
     let path = |project: &str, repository: &str| {
         let build = serde_json::json!({
@@ -341,7 +330,7 @@ fn github_checks_creates_then_completes_the_same_run_within_one_process() {
              [[reporter]]\nname = \"checks\"\nserver_url = \"{url}/api\"\nmethods = [\"POST\", \"PATCH\"]\n\
              [[reporter.generator]]\nwasm = \"catalog:github-checks\"\nkind = \"build-start-end\"\n",
             events = events.to_str().unwrap(),
-            cache = cache_dir().join("wasmpush").to_str().unwrap(),
+            cache = common::cache_dir().join("wasmpush").to_str().unwrap(),
             url = receiver.url(),
         ),
     )
@@ -380,7 +369,7 @@ fn a_catalog_plugin_without_kind_gets_its_reporters_default_generator() {
             "[[source]]\ntype = \"replay\"\npath = {events:?}\n[outbox]\npath = \"outbox.redb\"\n[runtime]\ncache_dir = {cache:?}\n\
              [[reporter]]\nname = \"gh\"\nserver_url = \"{url}/api\"\n[[reporter.generator]]\nwasm = \"catalog:github-status\"\n",
             events = events.to_str().unwrap(),
-            cache = cache_dir().join("wasmpush").to_str().unwrap(),
+            cache = common::cache_dir().join("wasmpush").to_str().unwrap(),
             url = receiver.url(),
         ),
     )

@@ -10,10 +10,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 use std::time::Duration;
-use wasmpush::runtime::{Cause, Generator, Limits, Runtime, RuntimeOptions};
+use wasmpush::runtime::{Cause, Generator, Limits, Runtime};
 use wasmpush_sources::EventKind;
 
 struct Case {
@@ -56,18 +55,6 @@ fn cases() -> Vec<Case> {
     out
 }
 
-/// One runtime with a shared compiled-component cache: Python and JS
-/// components take seconds to compile, so compile each once per test run.
-fn cache_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
-}
-
-fn runtime() -> Runtime {
-    Runtime::new(&RuntimeOptions { cache_dir: Some(cache_dir().join("wasmpush")), ..RuntimeOptions::default() })
-        .unwrap()
-}
-
 fn load(rt: &Runtime, example: &str, limits: Limits) -> Generator {
     rt.load(&common::generator(example), Some(example), limits).unwrap()
 }
@@ -86,7 +73,7 @@ fn every_language_produces_its_expected_reports() {
     for lang in ["python", "js", "c", "wat"] {
         assert!(languages.contains(lang), "no expected cases for a {lang} example");
     }
-    let rt = runtime();
+    let rt = common::cached_runtime();
     let mut checked = 0;
     for case in &all {
         let g = load(&rt, &case.example, Limits::default());
@@ -136,7 +123,7 @@ fn every_example_works_through_the_running_host() {
             "[[source]]\ntype = \"replay\"\npath = {events:?}\n[outbox]\npath = \"outbox.redb\"\n[runtime]\ncache_dir = {cache:?}\n\
              [[reporter]]\nname = \"r\"\nserver_url = \"{url}/{ex}\"\n[[reporter.generator]]\nwasm = {wasm:?}\nkind = \"{kind}\"\nsettings = {{ {settings} }}\n",
             events = events.to_str().unwrap(),
-            cache = cache_dir().join("wasmpush").to_str().unwrap(),
+            cache = common::cache_dir().join("wasmpush").to_str().unwrap(),
             url = receiver.url(),
             ex = case.example,
             wasm = common::generator(&case.example).to_str().unwrap(),
@@ -192,7 +179,7 @@ fn hostile(g: &Generator, mode: &str) -> Cause {
 
 #[test]
 fn limits_hold_for_python_and_javascript_runtimes() {
-    let rt = runtime();
+    let rt = common::cached_runtime();
     for example in ["python-zulip", "js-github-status"] {
         let g = load(&rt, example, Limits { timeout: Duration::from_millis(500), ..Limits::default() });
         let c = hostile(&g, "loop");
@@ -214,7 +201,7 @@ fn limits_hold_for_python_and_javascript_runtimes() {
 
 #[test]
 fn limits_hold_for_hand_written_wat() {
-    let rt = runtime();
+    let rt = common::cached_runtime();
     let g = load(&rt, "wat-hostile", Limits { timeout: Duration::from_millis(300), ..Limits::default() });
     assert!(matches!(hostile(&g, "loop"), Cause::Timeout { .. }));
     assert!(matches!(hostile(&g, "stack"), Cause::Stack));

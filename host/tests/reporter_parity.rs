@@ -26,6 +26,8 @@
 
 mod common;
 
+use common::buildbot::{Cleanup, harness, python};
+
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -247,45 +249,6 @@ fn rule_name(r: Rule) -> &'static str {
 }
 
 // ------------------------------------------------------------------ harness
-
-fn python() -> PathBuf {
-    let out = Command::new("bash").arg(common::repo().join("tests/buildbot/setup.sh")).output().unwrap();
-    assert!(out.status.success(), "tests/buildbot/setup.sh failed: {}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap())
-}
-
-fn harness(py: &Path, args: &[&str]) -> Value {
-    let out = Command::new(py).arg(common::repo().join("tests/buildbot/harness.py")).args(args).output().unwrap();
-    assert!(out.status.success(), "harness {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-/// Stops `wasmpush run`, the master, worker and receiver, whatever happens.
-struct Cleanup {
-    py: PathBuf,
-    run_dir: PathBuf,
-    children: Vec<Child>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
-        }
-        for c in &mut self.children {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new(&self.py)
-            .arg(common::repo().join("tests/buildbot/harness.py"))
-            .args(["stop", "--dir", self.run_dir.to_str().unwrap()])
-            .output();
-    }
-}
 
 // ------------------------------------------------------------- wasmpush side
 

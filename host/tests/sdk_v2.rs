@@ -7,26 +7,12 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 use wasmpush::runtime::{Generator, Limits, Method, Runtime, RuntimeOptions};
 use wasmpush_sources::EventKind;
 
 fn cases(example: &str) -> Vec<common::cases::Case> {
     common::cases::read(example, &common::repo().join("examples").join(example).join("expected-v2"))
-}
-
-/// One runtime with a shared compiled-component cache (Python takes seconds
-/// to compile).
-fn cache_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
-}
-
-fn runtime() -> Runtime {
-    Runtime::new(&RuntimeOptions { cache_dir: Some(cache_dir().join("wasmpush")), ..RuntimeOptions::default() })
-        .unwrap()
 }
 
 fn load(rt: &Runtime, example: &str) -> Generator {
@@ -38,7 +24,7 @@ fn load(rt: &Runtime, example: &str) -> Generator {
 /// Every recorded case of `example`, in-process; returns how many requests
 /// were compared.
 fn check_recorded_cases(example: &str) -> usize {
-    let rt = runtime();
+    let rt = common::cached_runtime();
     let g = load(&rt, example);
     let all = cases(example);
     assert!(all.len() >= 3, "{example}: only {} cases", all.len());
@@ -60,7 +46,7 @@ fn js_v2_produces_its_recorded_requests() {
 /// SDK: the SDK compiles out wit-bindgen's imports-only sections.
 #[test]
 fn each_component_imports_only_the_contract_it_was_built_for() {
-    let rt = runtime();
+    let rt = common::cached_runtime();
     let catalog = common::repo().join("target/catalog/github-status.wasm");
     for (wasm, own, other) in [
         (common::generator("buildbot-json"), "@0.1.0", "@0.2.0"),

@@ -3,6 +3,7 @@
 //! Buildbot 4.3.0 fixtures.
 #![allow(dead_code)]
 
+pub mod buildbot;
 pub mod cases;
 
 use std::path::{Path, PathBuf};
@@ -131,4 +132,19 @@ pub async fn wait_listening(port: u16) {
         assert!(t.elapsed() < std::time::Duration::from_secs(30), "nothing listens on port {port}");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+}
+
+/// A compiled-component cache shared by every test of one test binary:
+/// Python and JS components take seconds to compile, so each is compiled
+/// once per run.
+pub fn cache_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+/// A runtime using [`cache_dir`].
+pub fn cached_runtime() -> wasmpush::runtime::Runtime {
+    let options =
+        wasmpush::runtime::RuntimeOptions { cache_dir: Some(cache_dir().join("wasmpush")), ..Default::default() };
+    wasmpush::runtime::Runtime::new(&options).unwrap()
 }

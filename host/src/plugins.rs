@@ -11,6 +11,14 @@
 //! A `catalog:<name>` source is a plugin of this build's catalog
 //! ([`crate::catalog`]): a local file whose digest is pinned by the lock.
 //!
+//! A local file is read and hashed once: while the compiled-component cache
+//! is on, its digest is recorded by file identity next to the cache
+//! ([`wasmpush_distribute::identity`]), so a warm start checks the pin (or
+//! the lock) against the recorded digest and the runtime takes the compiled
+//! entry without reading the file ([`Fetched::bytes`] is then empty). A
+//! changed file (any of device, inode, size, mtime, ctime differs) is read
+//! and hashed again.
+//!
 //! ```toml
 //! [plugins]
 //! catalog = "/usr/share/wasmpush/catalog"  # default $WASMPUSH_CATALOG, then the build's target/catalog
@@ -27,8 +35,8 @@ use crate::config::{Config, ConfigError};
 use serde::Deserialize;
 use std::path::PathBuf;
 use wasmpush_distribute::{
-    FetchOptions, Fetched, Freshness, GeneratorSource, LoadError, LoadPolicy, PublicKey, RegistryAuth, Sha256, Store,
-    TrustedKeys,
+    FetchOptions, Fetched, FileDigests, Freshness, GeneratorSource, LoadError, LoadPolicy, PublicKey, RegistryAuth,
+    Sha256, Store, TrustedKeys,
 };
 
 /// `[plugins]`: where components come from and what they must prove.
@@ -78,8 +86,18 @@ impl Fetcher {
             None => Store::default_dir().unwrap_or_else(|| std::env::temp_dir().join("wasmpush-plugins")),
         };
         let store = Store::open(&dir).map_err(|e| PluginError::Store { path: dir.clone(), message: e.to_string() })?;
-        let mut options =
-            FetchOptions { plain_http_registries: p.plain_http_registries.clone(), ..FetchOptions::default() };
+        // Kept with the compiled-component cache: without a cache every file
+        // is read anyway, to be compiled.
+        let file_digests = config.cache_dir().and_then(|dir| {
+            FileDigests::open_in(&dir)
+                .inspect_err(|e| tracing::warn!(dir = %dir.display(), "no record of file digests: {e}"))
+                .ok()
+        });
+        let mut options = FetchOptions {
+            plain_http_registries: p.plain_http_registries.clone(),
+            file_digests,
+            ..FetchOptions::default()
+        };
         options.freshness = match p.freshness.as_deref() {
             None | Some("refresh") => Freshness::Refresh,
             Some("prefer-cache") => Freshness::PreferCache,

@@ -15,8 +15,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::digest::{PinError, Sha256, verify_pin};
+use crate::digest::{PinError, Sha256};
 use crate::https;
+use crate::identity::{FileDigests, digest_file};
 use crate::oci;
 use crate::sign::{self, KeyId, SignatureError, SignatureSet, TrustedKeys};
 use crate::source::GeneratorSource;
@@ -56,6 +57,11 @@ pub struct FetchOptions {
     pub max_size: u64,
     /// Limit for one network operation (a download, a registry pull or push).
     pub timeout: Duration,
+    /// The identity → digest record of local files (kept next to the host's
+    /// compiled-component cache): a local file whose identity is unchanged
+    /// since it was last hashed is not read, and its [`Fetched::bytes`] is
+    /// empty. `None` (the default): every local file is read.
+    pub file_digests: Option<FileDigests>,
 }
 
 impl Default for FetchOptions {
@@ -67,6 +73,7 @@ impl Default for FetchOptions {
             registry_auth: RegistryAuth::Anonymous,
             max_size: 256 * 1024 * 1024,
             timeout: Duration::from_secs(60),
+            file_digests: None,
         }
     }
 }
@@ -98,7 +105,9 @@ pub enum Origin {
 pub struct Fetched {
     /// The source as configured (its text names the generator in errors).
     pub source: GeneratorSource,
-    /// The component.
+    /// The component. Empty when it was not read: a local file whose
+    /// digest came from [`FetchOptions::file_digests`]; [`Fetched::path`]
+    /// holds it (see [`Fetched::contents`]).
     pub bytes: Vec<u8>,
     /// sha256 of `bytes`: what runs and what should be logged.
     pub sha256: Sha256,
@@ -110,6 +119,27 @@ pub struct Fetched {
     pub origin: Origin,
     /// The trusted key that signed it, when [`load`] required a signature.
     pub signed_by: Option<KeyId>,
+}
+
+impl Fetched {
+    /// The component's bytes: [`Fetched::bytes`], or, when the file was not
+    /// read, the file at [`Fetched::path`], which must still hash to
+    /// [`Fetched::sha256`].
+    pub fn contents(&self) -> Result<std::borrow::Cow<'_, [u8]>, LoadError> {
+        if !self.bytes.is_empty() {
+            return Ok(std::borrow::Cow::Borrowed(&self.bytes));
+        }
+        let label = self.source.to_string();
+        let Some(path) = &self.path else {
+            return Err(FetchError::Invalid { label, reason: "no bytes and no file".into() }.into());
+        };
+        let bytes = std::fs::read(path).map_err(|e| FetchError::Read { path: path.clone(), source: e })?;
+        let actual = Sha256::of(&bytes);
+        if actual != self.sha256 {
+            return Err(PinError { label, expected: self.sha256, actual }.into());
+        }
+        Ok(std::borrow::Cow::Owned(bytes))
+    }
 }
 
 impl std::fmt::Debug for Fetched {
@@ -228,7 +258,9 @@ pub async fn fetch(store: &Store, source: &GeneratorSource, opts: &FetchOptions)
 
 /// Obtains the generator and enforces `policy`: the bytes must match the
 /// pin, then carry a valid signature by a trusted key. Nothing is compiled
-/// here; the host compiles only what this returns.
+/// here; the host compiles only what this returns. Both checks use the
+/// digest [`fetch`] computed (or, for an unchanged local file, recalled
+/// from [`FetchOptions::file_digests`]); nothing is hashed twice.
 pub async fn load(
     store: &Store,
     source: &GeneratorSource,
@@ -237,12 +269,14 @@ pub async fn load(
 ) -> Result<Fetched, LoadError> {
     let mut f = fetch_inner(store, source, opts, policy.sha256.as_ref()).await?;
     let label = source.to_string();
-    if let Some(pin) = &policy.sha256 {
-        verify_pin(&f.bytes, pin, &label)?;
+    if let Some(pin) = &policy.sha256
+        && pin != &f.sha256
+    {
+        return Err(PinError { label, expected: *pin, actual: f.sha256 }.into());
     }
     if let Some(trusted) = &policy.trusted_keys {
         let (set, looked_at) = fetch_signatures(store, &f, opts).await?;
-        f.signed_by = Some(sign::verify(&label, &f.bytes, set.as_ref(), &looked_at, trusted)?);
+        f.signed_by = Some(sign::verify_digest(&label, &f.sha256, set.as_ref(), &looked_at, trusted)?);
     }
     Ok(f)
 }
@@ -363,12 +397,11 @@ fn read_local(source: &GeneratorSource, p: &std::path::Path, opts: &FetchOptions
             reason: format!("larger than the {}-byte limit", opts.max_size),
         });
     }
-    let bytes = std::fs::read(p).map_err(read_err)?;
-    let sha256 = Sha256::of(&bytes);
+    let digested = digest_file(p, &meta, opts.file_digests.as_ref()).map_err(read_err)?;
     Ok(Fetched {
         source: source.clone(),
-        bytes,
-        sha256,
+        bytes: digested.bytes.unwrap_or_default(),
+        sha256: digested.sha256,
         path: Some(p.to_path_buf()),
         resolved: None,
         origin: Origin::Local,

@@ -15,6 +15,9 @@
 //!   the bytes before anything compiles them.
 //! - [`push`] / [`pull`] / [`push_signature`] / [`sign_remote`]: the OCI
 //!   registry side (format in [`oci`]'s docs), through `oci-client`.
+//! - [`identity`]: a record of local files' digests by file identity
+//!   (device, inode, size, mtime, ctime), so an unchanged file is not read
+//!   or hashed again at start ([`FetchOptions::file_digests`]).
 //! - [`sign`]: key and signature formats; [`sign_file`] writes `<file>.sig`.
 //! - [`inspect`] / [`embed_metadata`]: name, version, description, authors,
 //!   events and needs read from custom sections without running anything.
@@ -38,6 +41,7 @@
 pub mod digest;
 pub mod fetch;
 mod https;
+pub mod identity;
 pub mod keys;
 pub mod metadata;
 pub mod oci;
@@ -50,6 +54,7 @@ pub use fetch::{
     FetchError, FetchOptions, Fetched, Freshness, LoadError, LoadPolicy, Origin, RegistryAuth, fetch, fetch_signatures,
     load,
 };
+pub use identity::{FileDigest, FileDigests, digest_file};
 pub use metadata::{Inspection, LogContents, Metadata, MetadataError, Needs, embed_metadata, inspect};
 pub use oci::{Pushed, pull, push, push_signature, sign_remote, signature_tag};
 pub use sign::{

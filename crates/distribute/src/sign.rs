@@ -224,7 +224,18 @@ pub fn verify(
     looked_at: &str,
     trusted: &TrustedKeys,
 ) -> Result<KeyId, SignatureError> {
-    let actual = Sha256::of(bytes);
+    verify_digest(plugin, &Sha256::of(bytes), signatures, looked_at, trusted)
+}
+
+/// Like [`verify`] for a component whose digest is already known.
+pub fn verify_digest(
+    plugin: &str,
+    actual: &Sha256,
+    signatures: Option<&SignatureSet>,
+    looked_at: &str,
+    trusted: &TrustedKeys,
+) -> Result<KeyId, SignatureError> {
+    let actual = *actual;
     let set = match signatures {
         Some(s) if !s.is_empty() => s,
         _ => {

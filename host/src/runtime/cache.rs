@@ -11,12 +11,18 @@
 //! entries are written to a temporary file and renamed into place, and an
 //! entry is trusted only if it is a regular file owned by the current user
 //! that nobody else can write, inside a directory nobody else can write.
+//!
+//! Next to the entries, in `file-digests/`, is the record of local files'
+//! digests by identity ([`wasmpush_distribute::identity`]): a warm start
+//! takes an unchanged `.wasm`'s sha256 from it, finds the entry by that
+//! digest and never reads the `.wasm` ([`Cache::load`] with empty bytes).
 
 use super::error::LoadError;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use wasmpush_distribute::{FileDigests, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -34,6 +40,7 @@ pub enum Origin {
 pub struct Cache {
     dir: PathBuf,
     engine_key: String,
+    file_digests: Option<FileDigests>,
 }
 
 impl Cache {
@@ -48,7 +55,10 @@ impl Cache {
         let mut h = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
         env!("CARGO_PKG_VERSION").hash(&mut h);
-        Ok(Cache { dir: dir.to_path_buf(), engine_key: format!("{:016x}", h.finish()) })
+        let file_digests = FileDigests::open_in(dir)
+            .inspect_err(|e| tracing::warn!(dir = %dir.display(), "no record of file digests: {e}"))
+            .ok();
+        Ok(Cache { dir: dir.to_path_buf(), engine_key: format!("{:016x}", h.finish()), file_digests })
     }
 
     /// The cache's directory.
@@ -56,12 +66,21 @@ impl Cache {
         &self.dir
     }
 
+    /// The record of local files' digests kept with this cache (`None` when
+    /// its folder could not be made private).
+    pub fn file_digests(&self) -> Option<&FileDigests> {
+        self.file_digests.as_ref()
+    }
+
     fn entry(&self, sha256: &str) -> PathBuf {
         self.dir.join(format!("{sha256}-{}.cwasm", self.engine_key))
     }
 
     /// The component for `wasm` (whose digest is `sha256`), from the cache
-    /// when a trusted entry exists, else compiled and stored.
+    /// when a trusted entry exists, else compiled and stored. An empty
+    /// `wasm` means the caller did not read the file (its digest came from
+    /// the identity record): on a miss the file at `path` is read, and must
+    /// still hash to `sha256`.
     pub fn load(
         &self,
         engine: &Engine,
@@ -80,6 +99,13 @@ impl Cache {
                 Err(e) => tracing::warn!(entry = %entry.display(), "ignoring unusable cache entry: {e}"),
             }
         }
+        let read;
+        let wasm = if wasm.is_empty() {
+            read = read_verified(path, sha256)?;
+            &read[..]
+        } else {
+            wasm
+        };
         let bytes = engine
             .precompile_component(wasm)
             .map_err(|e| LoadError::Invalid { path: path.to_path_buf(), reason: format!("{e:#}") })?;
@@ -99,6 +125,22 @@ impl Cache {
         tmp.persist(entry).map_err(|e| e.error)?;
         Ok(())
     }
+}
+
+/// The file at `path`, which must hash to `sha256` (the digest recalled
+/// for it): a file that changed in between is refused, not compiled.
+pub(crate) fn read_verified(path: &Path, sha256: &str) -> Result<Vec<u8>, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    let actual = Sha256::of(&bytes).hex();
+    if actual != sha256 {
+        return Err(LoadError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the file changed while it was loaded (sha256 {sha256} expected, now {actual}); load it again"
+            ),
+        });
+    }
+    Ok(bytes)
 }
 
 fn trusted(entry: &Path) -> bool {

@@ -130,10 +130,16 @@ impl Runtime {
     }
 
     /// Loads the component at `path` under the name `name` (as used in logs
-    /// and errors), with `limits`.
+    /// and errors), with `limits`. With a cache, an unchanged file's digest
+    /// comes from the cache's identity record and the file is not read
+    /// when its compiled entry exists.
     pub fn load(&self, path: &Path, name: Option<&str>, limits: Limits) -> Result<Generator, LoadError> {
-        let wasm = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
-        self.load_bytes(&wasm, path, name, limits)
+        let read_err = |source| LoadError::Read { path: path.to_path_buf(), source };
+        let meta = std::fs::metadata(path).map_err(read_err)?;
+        let record = self.cache.as_ref().and_then(Cache::file_digests);
+        let digested = wasmpush_distribute::digest_file(path, &meta, record).map_err(read_err)?;
+        let wasm = digested.bytes.unwrap_or_default();
+        self.load_digested(&wasm, &digested.sha256.hex(), path, name, limits)
     }
 
     /// Like [`Runtime::load`] for bytes already in memory; `path` is only
@@ -150,7 +156,10 @@ impl Runtime {
 
     /// Like [`Runtime::load_bytes`] when the hex sha256 of `wasm` is already
     /// known (the plugin fetcher computed it while checking the pin), so a
-    /// large component is not hashed twice at start.
+    /// large component is not hashed twice at start. `wasm` is empty when
+    /// the fetcher did not read the file (its identity record gave the
+    /// digest): the compiled entry is taken from the cache, or the file at
+    /// `path` is read and must still hash to `sha256`.
     pub fn load_digested(
         &self,
         wasm: &[u8],
@@ -172,6 +181,10 @@ impl Runtime {
         let invalid = |e: wasmtime::Error| LoadError::Invalid { path: path.to_path_buf(), reason: format!("{e:#}") };
         let (component, origin) = match &self.cache {
             Some(cache) => cache.load(&self.engine, wasm, &sha256, path)?,
+            None if wasm.is_empty() => {
+                let read = cache::read_verified(path, &sha256)?;
+                (Component::new(&self.engine, &read).map_err(invalid)?, Origin::Compiled)
+            }
             None => (Component::new(&self.engine, wasm).map_err(invalid)?, Origin::Compiled),
         };
         let wrong_world =

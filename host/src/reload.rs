@@ -12,12 +12,20 @@ use crate::service::Service;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-/// What a reload depends on: the config and every `.wasm` it names.
+/// What a reload depends on: the config and every `.wasm` it names (a
+/// catalog plugin: its file in the catalog folder, rebuilt together with
+/// the lock the running binary was built with, so a reload after a rebuild
+/// is refused unless the binary is rebuilt too).
 fn watched(config: &Config) -> Vec<PathBuf> {
     let mut paths = vec![config.path.clone()];
-    for r in &config.reporters {
-        // Remote sources (https, oci) change by a config edit or SIGHUP.
-        paths.extend(r.generators.iter().filter(|g| !g.wasm.contains("://")).map(|g| config.resolve(g.wasm.as_ref())));
+    let catalog = config.catalog_dir();
+    for g in config.reporters.iter().flat_map(|r| &r.generators) {
+        if let Some(name) = crate::catalog::name_of(&g.wasm) {
+            paths.push(catalog.join(format!("{name}.wasm")));
+        } else if !g.wasm.contains("://") {
+            // Remote sources (https, oci) change by a config edit or SIGHUP.
+            paths.push(config.resolve(g.wasm.as_ref()));
+        }
     }
     paths
 }

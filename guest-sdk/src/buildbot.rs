@@ -1,6 +1,8 @@
 //! What Buildbot's reporters share, for generators that reproduce them:
 //! `Interpolate`-style property templates, repository URLs read like
-//! Buildbot's `giturlparse`, and safe path segments.
+//! Buildbot's `giturlparse`, safe path segments and percent-encoding, and
+//! Python's own semantics where Buildbot leans on them (`str()`, `repr()`,
+//! truth values, `urlparse`).
 //!
 //! One home for these so every catalog plugin renders `context` and finds
 //! `owner/repo` the same way Buildbot 4.3.0 does (`buildbot/process/properties.py`,
@@ -33,21 +35,13 @@ pub fn interpolate(template: &str, build: &Build) -> String {
             None if name == "buildername" => build.builder_name().map(|b| Value::String(b.to_string())),
             None => None,
         };
-        let truthy = |v: &Value| match v {
-            Value::Null => false,
-            Value::Bool(b) => *b,
-            Value::Number(n) => n.as_f64() != Some(0.0),
-            Value::String(s) => !s.is_empty(),
-            Value::Array(a) => !a.is_empty(),
-            Value::Object(o) => !o.is_empty(),
-        };
         match (op, &value) {
             (Some(o), _) if o.starts_with('-') => match &value {
-                Some(v) => out.push_str(&python_str(v)),
+                Some(v) => out.push_str(&rendered(v)),
                 None => out.push_str(&o[1..]),
             },
             (Some(o), _) if o.starts_with('~') => match &value {
-                Some(v) if truthy(v) => out.push_str(&python_str(v)),
+                Some(v) if python_truthy(v) => out.push_str(&rendered(v)),
                 _ => out.push_str(&o[1..]),
             },
             (Some(o), _) if o.starts_with('+') => {
@@ -56,7 +50,7 @@ pub fn interpolate(template: &str, build: &Build) -> String {
                 }
             }
             (Some(_), _) => out.push_str(&rest[start..start + len + 2]),
-            (None, Some(v)) => out.push_str(&python_str(v)),
+            (None, Some(v)) => out.push_str(&rendered(v)),
             (None, None) => {}
         }
         rest = &rest[start + len + 2..];
@@ -65,19 +59,41 @@ pub fn interpolate(template: &str, build: &Build) -> String {
     out
 }
 
-/// A property value as Python's `"%s" % value` writes it (`None` as empty,
-/// as `Interpolate` renders it).
-pub fn python_str(value: &Value) -> String {
+/// A property value as `Interpolate` renders it: Python's `str()`, but
+/// `None` as empty.
+fn rendered(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
+        other => python_str(other),
+    }
+}
+
+/// Python's `str()` of a JSON value, as `"%s" % value`, an f-string,
+/// `str.format` or Jinja write it: strings as they are, anything else as
+/// [`python_repr`] (`None`, `True`, `3`, `['a', 1]`, `{'k': 'v'}`).
+pub fn python_str(value: &Value) -> String {
+    match value {
         Value::String(s) => s.clone(),
         other => python_repr(other),
     }
 }
 
+/// Python's truth value of a JSON value (`None`, `False`, `0`, `''`, `[]`,
+/// `{}` are false).
+pub fn python_truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
 /// Python's `repr()` of a JSON value (`None`, `True`, `'text'`, `[1, 'a']`,
 /// `{'k': 'v'}`).
-fn python_repr(value: &Value) -> String {
+pub fn python_repr(value: &Value) -> String {
     match value {
         Value::Null => "None".into(),
         Value::Bool(true) => "True".into(),
@@ -185,15 +201,61 @@ pub fn pull_request(branch: &str) -> Option<&str> {
 /// hostile project name or branch cannot add segments or a query (`/`
 /// becomes `%2F`, as GitLab's URL-encoded project paths need).
 pub fn segment(s: &str) -> String {
+    percent_encode(s, b"")
+}
+
+/// `s` with every byte outside RFC 3986's unreserved characters
+/// (`A-Za-z0-9-._~`) and `safe` written `%XX` (upper-case hex).
+pub fn percent_encode(s: &str, safe: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || safe.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
     }
     out
+}
+
+/// Python's `urllib.parse.urlparse(url)`: (scheme, lower-cased, and path),
+/// the path without netloc, query, fragment and `;params`.
+pub fn urlparse(url: &str) -> (String, &str) {
+    let mut scheme = String::new();
+    let url = url.trim_start_matches(|c: char| c <= ' ');
+    let mut rest = url;
+    if let Some(i) = url.find(':')
+        && i > 0
+        && url.as_bytes()[0].is_ascii_alphabetic()
+        && url[..i].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    {
+        scheme = url[..i].to_ascii_lowercase();
+        rest = &url[i + 1..];
+    }
+    if let Some(after) = rest.strip_prefix("//") {
+        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    if let Some(i) = rest.find('#') {
+        rest = &rest[..i];
+    }
+    if let Some(i) = rest.find('?') {
+        rest = &rest[..i];
+    }
+    const USES_PARAMS: &[&str] = &[
+        "", "ftp", "hdl", "prospero", "http", "imap", "https", "shttp", "rtsp", "rtsps", "rtspu", "sip", "sips", "mms",
+        "sftp", "tel",
+    ];
+    if USES_PARAMS.contains(&scheme.as_str()) && rest.contains(';') {
+        let i = match rest.rfind('/') {
+            Some(slash) => rest[slash..].find(';').map(|j| slash + j),
+            None => rest.find(';'),
+        };
+        if let Some(i) = i {
+            rest = &rest[..i];
+        }
+    }
+    (scheme, rest)
 }
 
 #[cfg(test)]
@@ -247,5 +309,38 @@ mod tests {
     fn segments_cannot_escape() {
         assert_eq!(segment("a/b?c"), "a%2Fb%3Fc");
         assert_eq!(segment("v1.2-x_y~"), "v1.2-x_y~");
+    }
+
+    #[test]
+    fn percent_encode_keeps_what_is_safe() {
+        assert_eq!(percent_encode("a b/c@d", b"/@"), "a%20b/c@d");
+        assert_eq!(percent_encode("é", b""), "%C3%A9");
+    }
+
+    #[test]
+    fn urlparse_like_python() {
+        assert_eq!(urlparse("https://h.example/a/b?x=1#y"), ("https".into(), "/a/b"));
+        assert_eq!(urlparse("HTTP://h/a;p/b;q"), ("http".into(), "/a;p/b"));
+        assert_eq!(urlparse("git@bitbucket.org:o/r.git"), (String::new(), "git@bitbucket.org:o/r.git"));
+        assert_eq!(urlparse("ssh://git@h:7999/o/r"), ("ssh".into(), "/o/r"));
+        assert_eq!(urlparse("  //h/p"), (String::new(), "/p"));
+    }
+
+    #[test]
+    fn python_str_repr_truthy() {
+        let v = serde_json::json!({"a": [1, true, null, "it's", "q\"'\n"]});
+        assert_eq!(python_str(&v), r#"{'a': [1, True, None, "it's", 'q"\'\n']}"#);
+        assert_eq!(python_str(&Value::Null), "None");
+        assert_eq!(python_str(&serde_json::json!("s")), "s");
+        assert_eq!(python_repr(&serde_json::json!("s")), "'s'");
+        let t = |v: Value| python_truthy(&v);
+        assert!(!t(Value::Null) && !t(serde_json::json!(0)) && !t(serde_json::json!(0.0)) && !t(serde_json::json!("")));
+        assert!(!t(serde_json::json!([])) && !t(serde_json::json!({})) && !t(serde_json::json!(false)));
+        assert!(
+            t(serde_json::json!(1))
+                && t(serde_json::json!("0"))
+                && t(serde_json::json!([0]))
+                && t(serde_json::json!(true))
+        );
     }
 }

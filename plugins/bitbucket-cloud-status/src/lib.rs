@@ -29,7 +29,7 @@
 
 mod sha1;
 
-use wasmpush_guest::buildbot::{interpolate, segment};
+use wasmpush_guest::buildbot::{interpolate, segment, urlparse};
 use wasmpush_guest::v2::{Error, Event, EventKind, Generator, Info, Level, Request, log};
 use wasmpush_guest::{Map, Results, Value};
 
@@ -116,46 +116,6 @@ fn owner_and_repo(url: &str) -> Option<(String, String)> {
     let (owner, repo) = path.split_once('/')?;
     let usable = |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains('/');
     (usable(owner) && usable(repo)).then(|| (owner.to_string(), repo.to_string()))
-}
-
-/// Python's `urllib.parse.urlparse(url)`: (scheme, path), the path without
-/// netloc, query, fragment and `;params`.
-fn urlparse(url: &str) -> (String, &str) {
-    let mut scheme = String::new();
-    let url = url.trim_start_matches(|c: char| c <= ' ');
-    let mut rest = url;
-    if let Some(i) = url.find(':')
-        && i > 0
-        && url.as_bytes()[0].is_ascii_alphabetic()
-        && url[..i].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-    {
-        scheme = url[..i].to_ascii_lowercase();
-        rest = &url[i + 1..];
-    }
-    if let Some(after) = rest.strip_prefix("//") {
-        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
-        rest = &after[end..];
-    }
-    if let Some(i) = rest.find('#') {
-        rest = &rest[..i];
-    }
-    if let Some(i) = rest.find('?') {
-        rest = &rest[..i];
-    }
-    const USES_PARAMS: &[&str] = &[
-        "", "ftp", "hdl", "prospero", "http", "imap", "https", "shttp", "rtsp", "rtsps", "rtspu", "sip", "sips", "mms",
-        "sftp", "tel",
-    ];
-    if USES_PARAMS.contains(&scheme.as_str()) && rest.contains(';') {
-        let i = match rest.rfind('/') {
-            Some(slash) => rest[slash..].find(';').map(|j| slash + j),
-            None => rest.find(';'),
-        };
-        if let Some(i) = i {
-            rest = &rest[..i];
-        }
-    }
-    (scheme, rest)
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@
 //! `success = [204]`. Every status carries the supersede key
 //! `commit/<sha>/key/<key>`.
 
-use wasmpush_guest::buildbot::{interpolate, segment};
+use wasmpush_guest::buildbot::{interpolate, python_str, python_truthy, segment};
 use wasmpush_guest::v2::{Error, Event, EventKind, Generator, Info, Level, Request, log};
 use wasmpush_guest::{Map, Results, Value};
 
@@ -81,7 +81,7 @@ impl Generator for BitbucketServerCore {
             let count = |name: &str| props.get(name).cloned().unwrap_or(Value::from(0));
             let (failed, skipped, successful) =
                 (count("tests_failed"), count("tests_skipped"), count("tests_successful"));
-            if [&failed, &skipped, &successful].iter().any(|v| truthy(v)) {
+            if [&failed, &skipped, &successful].iter().any(|v| python_truthy(v)) {
                 let mut t = Map::new();
                 t.insert("failed".into(), failed);
                 t.insert("skipped".into(), skipped);
@@ -102,8 +102,9 @@ impl Generator for BitbucketServerCore {
         let mut status_name = match setting("statusName") {
             Some(t) => interpolate(t, &build),
             None => {
-                let number = props.get("buildnumber").filter(|v| truthy(v)).map_or("(build request)".into(), py_str);
-                let name = format!("{} #{number}", props.get("buildername").map_or("None".into(), py_str));
+                let number =
+                    props.get("buildnumber").filter(|v| python_truthy(v)).map_or("(build request)".into(), python_str);
+                let name = format!("{} #{number}", props.get("buildername").map_or("None".into(), python_str));
                 match &parent_name {
                     Some(p) => {
                         let parent_number = build.parentbuild.as_ref().map_or("None".into(), |b| b.number.to_string());
@@ -134,7 +135,7 @@ impl Generator for BitbucketServerCore {
                     None => Value::Null,
                 },
             };
-            if !truthy(&reference) {
+            if !python_truthy(&reference) {
                 log(
                     Level::Warn,
                     &format!("Unable to resolve ref for SSID: {}: the status shows on the commit only.", stamp.ssid),
@@ -188,29 +189,6 @@ fn project_and_slug(repo: &str) -> Option<(String, String)> {
 /// A JSON number as f64 (Buildbot's epoch seconds).
 fn number(v: &Value) -> Option<f64> {
     v.as_f64()
-}
-
-/// Python's truth value of a JSON value.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
-/// A property value as Python's f-string writes it (`str()`).
-fn py_str(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 //!
 //! Comments are not superseded (each one is its own message).
 
+use wasmpush_guest::buildbot::{percent_encode, python_str, urlparse};
 use wasmpush_guest::v2::{Error, Event, EventKind, Generator, Info, Level, Needs, Request, log};
 use wasmpush_guest::{Build, Map, Value};
 
@@ -47,7 +48,7 @@ impl Generator for BitbucketServerPrComment {
             log(Level::Warn, &format!("pullrequesturl is not a URL ({pr_url}): no comment."));
             return Ok(Vec::new());
         };
-        let Some(pr_path) = safe_path(urlparse_path(pr_url)) else {
+        let Some(pr_path) = safe_path(urlparse(pr_url).1) else {
             log(Level::Warn, &format!("pullrequesturl {pr_url:?} has no usable path: no comment."));
             return Ok(Vec::new());
         };
@@ -69,7 +70,7 @@ const RESULT_NAMES: [&str; 7] = ["success", "warnings", "failure", "skipped", "e
 /// "restored build").
 fn message(build: &Build, change_authors: &[String], title: &str) -> String {
     let props = &build.properties;
-    let prop_or = |name: &str, default: &str| props.get(name).map_or(default.to_string(), py_str);
+    let prop_or = |name: &str, default: &str| props.get(name).map_or(default.to_string(), python_str);
     let detected = match build.results {
         Some(2) => "failed build".to_string(),
         Some(1) => "problem in the build".to_string(),
@@ -94,11 +95,11 @@ fn message(build: &Build, change_authors: &[String], title: &str) -> String {
     let mut blamelist: Vec<String> = change_authors.to_vec();
     match props.get("owner") {
         Some(Value::String(s)) => blamelist.push(s.clone()),
-        Some(Value::Array(a)) => blamelist.extend(a.iter().map(py_str)),
+        Some(Value::Array(a)) => blamelist.extend(a.iter().map(python_str)),
         _ => {}
     }
     if let Some(Value::Array(a)) = props.get("owners") {
-        blamelist.extend(a.iter().map(py_str));
+        blamelist.extend(a.iter().map(python_str));
     }
     blamelist.sort();
     blamelist.dedup();
@@ -144,46 +145,6 @@ fn message(build: &Build, change_authors: &[String], title: &str) -> String {
     text
 }
 
-/// The path of Python's `urlparse(url)`: without scheme, netloc, query,
-/// fragment and `;params`.
-fn urlparse_path(url: &str) -> &str {
-    let url = url.trim_start_matches(|c: char| c <= ' ');
-    let mut scheme = "";
-    let mut rest = url;
-    if let Some(i) = url.find(':')
-        && i > 0
-        && url.as_bytes()[0].is_ascii_alphabetic()
-        && url[..i].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-    {
-        scheme = &url[..i];
-        rest = &url[i + 1..];
-    }
-    if let Some(after) = rest.strip_prefix("//") {
-        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
-        rest = &after[end..];
-    }
-    if let Some(i) = rest.find('#') {
-        rest = &rest[..i];
-    }
-    if let Some(i) = rest.find('?') {
-        rest = &rest[..i];
-    }
-    const USES_PARAMS: &[&str] = &[
-        "", "ftp", "hdl", "prospero", "http", "imap", "https", "shttp", "rtsp", "rtsps", "rtspu", "sip", "sips", "mms",
-        "sftp", "tel",
-    ];
-    if USES_PARAMS.contains(&scheme.to_ascii_lowercase().as_str()) && rest.contains(';') {
-        let i = match rest.rfind('/') {
-            Some(slash) => rest[slash..].find(';').map(|j| slash + j),
-            None => rest.find(';'),
-        };
-        if let Some(i) = i {
-            rest = &rest[..i];
-        }
-    }
-    rest
-}
-
 /// The URL path as Buildbot uses it, with anything outside RFC 3986's path
 /// characters percent-encoded and `.`/`..` segments refused (they would
 /// leave `rest/api/1.0`). A path that does not start with `/` gets one.
@@ -197,74 +158,18 @@ fn safe_path(path: &str) -> Option<String> {
             return None;
         }
         out.push('/');
-        for b in seg.bytes() {
-            if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@%".contains(&b) {
-                out.push(b as char);
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
+        out.push_str(&percent_encode(seg, b"!$&'()*+,;=:@%"));
     }
     Some(out)
-}
-
-/// A value as Jinja writes it (Python's `str()`).
-fn py_str(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => py_repr(other),
-    }
-}
-
-/// Python's `repr()` of a JSON value (`None`, `True`, `'text'`, `[1, 'a']`,
-/// `{'k': 'v'}`).
-fn py_repr(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => {
-            let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
-            let mut out = String::from(quote);
-            for c in s.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    c if c == quote => {
-                        out.push('\\');
-                        out.push(c);
-                    }
-                    c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-                    c => out.push(c),
-                }
-            }
-            out.push(quote);
-            out
-        }
-        Value::Array(a) => format!("[{}]", a.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
-        Value::Object(o) => {
-            format!(
-                "{{{}}}",
-                o.iter()
-                    .map(|(k, v)| format!("{}: {}", py_repr(&k.clone().into()), py_repr(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasmpush_guest::serde_json;
 
     #[test]
     fn pull_request_paths() {
-        let p = |u: &str| safe_path(urlparse_path(u));
+        let p = |u: &str| safe_path(urlparse(u).1);
         assert_eq!(
             p("https://bb.example/projects/P/repos/r/pull-requests/7").as_deref(),
             Some("/projects/P/repos/r/pull-requests/7")
@@ -275,11 +180,5 @@ mod tests {
         );
         assert_eq!(p("https://bb.example/a/../b"), None);
         assert_eq!(p("https://bb.example/a b").as_deref(), Some("/a%20b"));
-    }
-
-    #[test]
-    fn python_repr() {
-        let v: Value = serde_json::from_str(r#"{"a": [1, true, null, "it's"]}"#).unwrap();
-        assert_eq!(py_str(&v), r#"{'a': [1, True, None, "it's"]}"#);
     }
 }

@@ -29,7 +29,7 @@
 //! What 0.2 adds: the supersede key `commit/<sha>/context/<context>`, as
 //! github-status.
 
-use wasmpush_guest::buildbot::{interpolate, segment};
+use wasmpush_guest::buildbot::{interpolate, python_str, segment};
 use wasmpush_guest::payload::{Build, SourceStamp};
 use wasmpush_guest::v2::{Error, Event, EventKind, Generator, Info, Level, Request, log};
 use wasmpush_guest::{Map, Results, Value};
@@ -127,13 +127,7 @@ fn target(build: &Build, stamp: &SourceStamp, pull_request: bool) -> Option<(Str
 
 /// A build property as Python's `str.format` writes it.
 fn prop(build: &Build, name: &str) -> Option<String> {
-    Some(match build.properties.get(name)? {
-        Value::String(s) => s.clone(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Null => "None".into(),
-        other => other.to_string(),
-    })
+    build.properties.get(name).map(python_str)
 }
 
 /// buildbot-gitea's `ssh_url_match`, applied with `re.match`:

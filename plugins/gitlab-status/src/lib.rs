@@ -32,7 +32,7 @@
 //! `success` replaces a `running` for the same commit and name that still
 //! waits in the outbox.
 
-use wasmpush_guest::buildbot::{interpolate, parse_git_url, segment};
+use wasmpush_guest::buildbot::{interpolate, parse_git_url, python_str, segment};
 use wasmpush_guest::v2::{Error, Event, EventKind, Generator, Info, Level, Request, log};
 use wasmpush_guest::{Map, Results, Value};
 
@@ -110,16 +110,5 @@ fn state(result: Option<Results>) -> &'static str {
         Some(Results::Failure | Results::Exception) | None => "failed",
         Some(Results::Cancelled) => "canceled",
         Some(Results::Retry) => "pending",
-    }
-}
-
-/// A property value as Python's `str()` writes it in an f-string.
-fn python_str(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        other => other.to_string(),
     }
 }

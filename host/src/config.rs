@@ -266,17 +266,32 @@ impl Config {
                 return Err(config.invalid(&format!("reporter {:?}", r.name), "has no [[reporter.generator]]".into()));
             }
         }
-        // A catalog plugin without `kind` gets its reporter's default (e.g.
-        // GitHubStatusPush reports starts and ends); a missing manifest is
-        // reported when the plugin itself is fetched.
+        // A catalog plugin's manifest says what its reporter does by default
+        // and which settings it reads: without `kind`, the Buildbot
+        // reporter's default generator (GitHubStatusPush reports starts and
+        // ends); a setting it does not read is a typo, refused by name. A
+        // missing manifest is reported when the plugin itself is fetched.
         let catalog = config.catalog_dir();
-        for g in config.reporters.iter_mut().flat_map(|r| r.generators.iter_mut()) {
-            if let Some(name) = crate::catalog::name_of(&g.wasm)
-                && !g.kind_given
-                && let Ok(Some(kind)) = crate::catalog::manifest(&catalog, name).map(|m| m.kind)
-            {
-                g.filter.kind = kind;
+        let mut refused = None;
+        for r in &mut config.reporters {
+            for (i, g) in r.generators.iter_mut().enumerate() {
+                let Some(name) = crate::catalog::name_of(&g.wasm) else { continue };
+                let Ok(manifest) = crate::catalog::manifest(&catalog, name) else { continue };
+                if let (false, Some(kind)) = (g.kind_given, manifest.kind) {
+                    g.filter.kind = kind;
+                }
+                if let Some(unknown) = g.settings.keys().find(|k| !manifest.settings.iter().any(|s| &s.name == *k)) {
+                    let known: Vec<&str> = manifest.settings.iter().map(|s| s.name.as_str()).collect();
+                    let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                    refused.get_or_insert((
+                        format!("reporter {:?} generator {i} settings.{unknown}", r.name),
+                        format!("catalog:{name} has no setting `{unknown}` (its settings: {known})"),
+                    ));
+                }
             }
+        }
+        if let Some((field, message)) = refused {
+            return Err(config.invalid(&field, message));
         }
         Ok(config)
     }

@@ -380,3 +380,16 @@ fn a_catalog_plugin_without_kind_gets_its_reporters_default_generator() {
     assert_eq!(got.len(), 1, "the build's start was reported: {}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&got[0].body).contains("\"state\": \"pending\""), "{:?}", got[0]);
 }
+
+/// A setting the plugin does not read (a typo) is refused by name, with the
+/// settings it does read; a documented one passes.
+#[test]
+fn a_catalog_plugins_unknown_setting_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = check_config(dir.path(), "catalog:github-status", "settings = { contxt = \"ci\" }\n", &catalog_dir());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("settings.contxt") && err.contains("its settings: context"), "{err}");
+    let out = check_config(dir.path(), "catalog:github-status", "settings = { context = \"ci\" }\n", &catalog_dir());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -18,9 +18,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmpush_delivery::{Admitting, Delivery, DeliveryError, Stats, TargetConfig};
-use wasmpush_sources::buildbot::BuildbotConfig;
-use wasmpush_sources::relay::{RelayConfig, RelayCounters};
-use wasmpush_sources::{Ack, SourceEvent, Submission, replay};
+use wasmpush_sources::relay::RelayCounters;
+use wasmpush_sources::{Ack, SourceError, SourceEvent, Submission};
 
 /// Why the service could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -35,10 +34,9 @@ pub enum ServiceError {
     OutboxDir { path: PathBuf, source: std::io::Error },
     #[error("outbox {path}: {source}")]
     Delivery { path: PathBuf, source: DeliveryError },
+    /// A source could not start (a replay file, a relay's listener).
     #[error(transparent)]
-    Replay(#[from] replay::ReplayError),
-    #[error("relay source: {0}")]
-    Relay(wasmpush_sources::relay::RelayError),
+    Source(#[from] SourceError),
     /// A commit failed: nothing more can be stored until a restart reopens
     /// the outbox.
     #[error("outbox storage failed: {0}; stopping so that a restart reopens it (nothing acknowledged is lost)")]
@@ -51,23 +49,9 @@ pub enum ServiceError {
     Admin(#[from] crate::admin::AdminError),
 }
 
-/// A configured source.
-#[derive(Debug, Clone)]
-pub enum SourceSpec {
-    /// Recorded events from a file or folder (`type = "replay"`, `path`).
-    Replay { path: PathBuf },
-    /// An endpoint for Buildbot's own `HttpStatusPush` (`type = "relay"`).
-    Relay(RelayConfig),
-    /// A Buildbot master's websocket and REST API (`type = "buildbot"`).
-    Buildbot(BuildbotConfig),
-}
-
-impl SourceSpec {
-    /// Whether the source ends by itself (a replay) or runs until stopped.
-    pub fn is_finite(&self) -> bool {
-        matches!(self, SourceSpec::Replay { .. })
-    }
-}
+/// A configured source: how it starts, whether it ends by itself
+/// ([`wasmpush_sources::SourceConfig`]).
+pub use wasmpush_sources::SourceConfig as SourceSpec;
 
 /// What a run did.
 #[derive(Debug, Clone, Copy, Default)]
@@ -98,7 +82,7 @@ pub struct Service {
     /// What the relay sources answered (every 503 counted).
     pub relay: Arc<RelayCounters>,
     /// Events each kind of source handed over ([`SOURCE_KINDS`] order).
-    pub source_events: Arc<[std::sync::atomic::AtomicU64; 3]>,
+    pub source_events: Arc<[std::sync::atomic::AtomicU64; SOURCE_KINDS.len()]>,
     /// `[admin]` with its token, read once at start.
     admin: Option<(crate::admin::AdminSection, Option<wasmpush_model::secret::Secret>)>,
     /// The outbox file (the control socket lives beside it).
@@ -372,45 +356,13 @@ impl Service {
         };
         self.recover_inbox(&route)?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Submission>(1024);
-        let mut feeders = Vec::new();
-        let mut services = tokio::task::JoinSet::new();
+        let counters = wasmpush_sources::Counters { events: self.source_events.clone(), relay: self.relay.clone() };
+        // Finite sources (replay) end by themselves; long-running ones (relay,
+        // buildbot) run until the run stops them.
+        let (mut finite, mut long_running) = (Vec::new(), Vec::new());
         for source in &self.sources {
-            match source {
-                SourceSpec::Replay { path } => {
-                    // Fed straight into the run's channel (no counting hop):
-                    // every event must be in it when the feeders are done.
-                    let (tx, counts) = (tx.clone(), self.source_events.clone());
-                    let events = replay::read_events(path)?;
-                    tracing::info!(path = %path.display(), events = events.len(), "replaying recorded events");
-                    feeders.push(tokio::spawn(async move {
-                        for e in events {
-                            if tx.send(Submission::unacknowledged(e)).await.is_err() {
-                                break;
-                            }
-                            counts[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    }));
-                }
-                SourceSpec::Relay(cfg) => {
-                    let tx = counted(tx.clone(), self.source_events.clone(), 1);
-                    let server = wasmpush_sources::relay::RelayServer::bind(cfg)
-                        .await
-                        .map_err(ServiceError::Relay)?
-                        .counting_into(self.relay.clone());
-                    tracing::info!(listen = %server.local_addr(), "relay listening for Buildbot's HttpStatusPush");
-                    services.spawn(async move { ("relay", server.serve(tx).await.map_err(|e| e.to_string())) });
-                }
-                SourceSpec::Buildbot(cfg) => {
-                    let tx = counted(tx.clone(), self.source_events.clone(), 2);
-                    let (cfg, needs) = (cfg.clone(), self.needs.subscribe());
-                    tracing::info!(url = %cfg.url, "following a Buildbot master");
-                    let status = tokio::sync::watch::channel(wasmpush_sources::buildbot::Status::Starting).0;
-                    services.spawn(async move {
-                        let ended = wasmpush_sources::buildbot::run_watching(cfg, needs, tx, status).await;
-                        ("buildbot", ended.map_err(|e| e.to_string()))
-                    });
-                }
-            }
+            let handle = source.spawn(self.needs.subscribe(), tx.clone(), &counters).await?;
+            if handle.is_finite() { finite.push(handle) } else { long_running.push(handle) }
         }
         drop(tx);
         crate::notify::ready();
@@ -437,14 +389,13 @@ impl Service {
                 }
             })
         };
-        // Finite sources end by themselves; with any long-running source
-        // the service runs until `stop`.
-        let long_running = !services.is_empty();
+        // With any long-running source the service runs until `stop`.
+        let runs_until_stopped = !long_running.is_empty();
         let all_fed = async {
-            for f in feeders {
+            for f in finite {
                 let _ = f.await;
             }
-            if long_running {
+            if runs_until_stopped {
                 std::future::pending::<()>().await;
             }
         };
@@ -471,8 +422,7 @@ impl Service {
                 },
                 reason = self.delivery.storage_failed() => break Some(ServiceError::Storage(reason)),
                 died = dispatcher.died() => break Some(ServiceError::from(died)),
-                Some(ended) = services.join_next(), if !fed => {
-                    let (kind, result) = ended.unwrap_or(("source", Err("its task panicked".into())));
+                (kind, result) = wasmpush_sources::first_to_end(&mut long_running), if !fed => {
                     let reason = result.err().unwrap_or_else(|| "it ended".into());
                     break Some(ServiceError::SourceStopped { kind, reason });
                 }
@@ -489,8 +439,9 @@ impl Service {
             }
         };
         ready.store(false, std::sync::atomic::Ordering::Relaxed);
-        services.abort_all();
-        while services.join_next().await.is_some() {}
+        for source in long_running {
+            source.stop().await;
+        }
         drop(admitted_tx);
         let _ = committer.await;
         let Ok(dispatcher) = Arc::try_unwrap(dispatcher) else {
@@ -521,28 +472,7 @@ impl Service {
 }
 
 /// The `source` label of `wasmpush_source_events_total`, by index.
-pub const SOURCE_KINDS: [&str; 3] = ["replay", "relay", "buildbot"];
-
-/// A sender for one long-running source that counts what it hands over
-/// (for `/metrics`) and forwards it, acknowledgement included, to `tx`.
-/// When the run stops taking events, what is still here is dropped
-/// unacknowledged (refused), as in the run's own channel.
-fn counted(
-    tx: tokio::sync::mpsc::Sender<Submission>,
-    counts: Arc<[std::sync::atomic::AtomicU64; 3]>,
-    kind: usize,
-) -> tokio::sync::mpsc::Sender<Submission> {
-    let (inner, mut rx) = tokio::sync::mpsc::channel::<Submission>(64);
-    tokio::spawn(async move {
-        while let Some(s) = rx.recv().await {
-            counts[kind].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if tx.send(s).await.is_err() {
-                break; // the run stopped taking events: dropping `rx` tells the source
-            }
-        }
-    });
-    inner
-}
+pub const SOURCE_KINDS: [&str; wasmpush_sources::KINDS.len()] = wasmpush_sources::KINDS;
 
 /// A task that ends when its handle is dropped (the admin listener lives as
 /// long as the run, whichever way the run ends).

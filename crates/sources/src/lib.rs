@@ -9,13 +9,18 @@
 //! - [`replay`]: recorded payloads from files, for demos, tests and back-fills.
 //! - [`buildbot`]: a Buildbot master's websocket + REST API, with catch-up.
 //! - [`relay`]: an HTTP endpoint receiving Buildbot's own `HttpStatusPush` POSTs.
+//!
+//! The host starts each the same way: [`SourceConfig::spawn`] returns a
+//! [`SourceHandle`] (finite or not) that it awaits for the source's end.
 
 pub mod buildbot;
 pub mod event;
 pub mod relay;
 pub mod replay;
 pub use wasmpush_model::secret;
+pub mod source;
 pub mod submit;
 
 pub use event::{EventKind, SourceEvent};
+pub use source::{Counters, KINDS, SourceConfig, SourceError, SourceHandle, first_to_end};
 pub use submit::{Ack, EventSender, Submission, SubmitError, acknowledge_all, submit};

@@ -1,19 +1,10 @@
 #!/usr/bin/env bash
-# Builds this example into <OUT_DIR>/js-v2.wasm, against contract 0.2 (wit/v0.2).
+# Builds this example into <OUT_DIR>/js-v2.wasm, against contract 0.2
+# (wit/v0.2): QuickJS via componentize-qjs (what `jco componentize --backend
+# qjs` runs), non-async runtime (`--sync`), the toolchain js-github-status
+# uses; src/ plus the request helpers (guest-sdk/js/wasmpush_v2.js;
+# src/wasmpush_v2.js links to it), by guest-sdk/js/build.sh, as plugins/discord.
 # Called from the repository root: bash examples/js-v2/build.sh OUT_DIR
-#
-# Engine: QuickJS via componentize-qjs (what `jco componentize --backend qjs`
-# runs), non-async runtime (`--sync`), the toolchain js-github-status uses.
 set -euo pipefail
-OUT_DIR="${1:?usage: bash examples/js-v2/build.sh OUT_DIR}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-NAME="$(basename "$HERE")"
-mkdir -p "$OUT_DIR"
-OUT_DIR="$(cd "$OUT_DIR" && pwd)"
-TMP_OUT="$OUT_DIR/$NAME.wasm.tmp"
-
-PREFIX="$(bash "$ROOT/scripts/toolchains/js.sh" qjs)"
-"$PREFIX/node_modules/.bin/componentize-qjs" --wit "$ROOT/wit/v0.2" --world generator \
-    --js "$HERE/src/app.js" --sync -o "$TMP_OUT" >/dev/null
-mv -f "$TMP_OUT" "$OUT_DIR/$NAME.wasm"
+exec bash "$HERE/../../guest-sdk/js/build.sh" "$HERE/src" js-v2 "${1:?usage: bash examples/js-v2/build.sh OUT_DIR}"

@@ -88,11 +88,7 @@ impl Fetcher {
         let store = Store::open(&dir).map_err(|e| PluginError::Store { path: dir.clone(), message: e.to_string() })?;
         // Kept with the compiled-component cache: without a cache every file
         // is read anyway, to be compiled.
-        let file_digests = config.cache_dir().and_then(|dir| {
-            FileDigests::open_in(&dir)
-                .inspect_err(|e| tracing::warn!(dir = %dir.display(), "no record of file digests: {e}"))
-                .ok()
-        });
+        let file_digests = config.cache_dir().map(|dir| FileDigests::in_cache(&dir));
         let mut options = FetchOptions {
             plain_http_registries: p.plain_http_registries.clone(),
             file_digests,

@@ -3,7 +3,8 @@
 //! (19 MB and ~50 ms for the Python generator).
 //!
 //! The record lives next to the host's compiled-component cache
-//! (`<cache_dir>/file-digests/`, mode 0700), one small file per path:
+//! (`<cache_dir>/file-digests/`, mode 0700, created with the first entry),
+//! one small file per path:
 //!
 //! ```text
 //! wasmpush-file-digest-1 <dev> <ino> <size> <mtime ns> <ctime ns> <sha256 hex>
@@ -26,7 +27,7 @@
 
 use std::fs::Metadata;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -69,19 +70,15 @@ impl Identity {
 
 impl FileDigests {
     /// The record of the cache folder `cache_dir` (its `file-digests`
-    /// folder, created with mode 0700). Fails when that folder is not owned
-    /// by this user or cannot be made private.
-    pub fn open_in(cache_dir: &Path) -> std::io::Result<FileDigests> {
-        let dir = cache_dir.join(SUBDIR);
-        std::fs::create_dir_all(&dir)?;
-        let meta = std::fs::symlink_metadata(&dir)?;
-        if !meta.is_dir() || meta.uid() != euid() {
-            return Err(std::io::Error::other(format!("{} is not a folder owned by this user", dir.display())));
-        }
-        if meta.mode() & 0o022 != 0 {
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-        }
-        Ok(FileDigests { dir })
+    /// folder; nothing is created until the first entry is written).
+    pub fn in_cache(cache_dir: &Path) -> FileDigests {
+        FileDigests { dir: cache_dir.join(SUBDIR) }
+    }
+
+    /// Whether the record's folder is one this user owns and nobody else
+    /// can write (a record anyone could write is never used).
+    fn private(&self) -> bool {
+        std::fs::symlink_metadata(&self.dir).is_ok_and(|m| m.is_dir() && m.uid() == euid() && m.mode() & 0o022 == 0)
     }
 
     /// The record's folder.
@@ -99,6 +96,9 @@ impl FileDigests {
     pub fn recall(&self, path: &Path, meta: &Metadata) -> Option<Sha256> {
         let entry = self.entry(path);
         let m = std::fs::symlink_metadata(&entry).ok()?;
+        if !self.private() {
+            return None;
+        }
         if !m.file_type().is_file() || m.uid() != euid() || m.mode() & 0o022 != 0 {
             return None;
         }
@@ -128,6 +128,12 @@ impl FileDigests {
         );
         let entry = self.entry(path);
         let write = || -> std::io::Result<()> {
+            if !self.dir.exists() {
+                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir)?;
+            }
+            if !self.private() {
+                return Err(std::io::Error::other("the folder is not private to this user"));
+            }
             let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
             tmp.write_all(line.as_bytes())?;
             tmp.persist(&entry).map_err(|e| e.error)?;
@@ -209,7 +215,7 @@ mod tests {
     #[test]
     fn an_unchanged_file_is_recalled_a_changed_one_is_read_again() {
         let dir = tempfile::tempdir().unwrap();
-        let record = FileDigests::open_in(&dir.path().join("cache")).unwrap();
+        let record = FileDigests::in_cache(&dir.path().join("cache"));
         let p = settled_file(dir.path(), b"one");
 
         let first = digest_file(&p, &std::fs::metadata(&p).unwrap(), Some(&record)).unwrap();
@@ -229,12 +235,13 @@ mod tests {
     #[test]
     fn a_damaged_or_foreign_entry_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        let record = FileDigests::open_in(dir.path()).unwrap();
+        let record = FileDigests::in_cache(dir.path());
         let p = settled_file(dir.path(), b"one");
         let meta = std::fs::metadata(&p).unwrap();
         record.remember(&p, &meta, &Sha256::of(b"one"));
         assert_eq!(record.recall(&p, &meta), Some(Sha256::of(b"one")));
         let entry = record.entry(&p);
+        use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).unwrap();
         assert_eq!(record.recall(&p, &meta), None, "writable by others");
         std::fs::write(&entry, "wasmpush-file-digest-1 1 2 3\n").unwrap();

@@ -13,9 +13,10 @@
 //! that nobody else can write, inside a directory nobody else can write.
 //!
 //! Next to the entries, in `file-digests/`, is the record of local files'
-//! digests by identity ([`wasmpush_distribute::identity`]): a warm start
-//! takes an unchanged `.wasm`'s sha256 from it, finds the entry by that
-//! digest and never reads the `.wasm` ([`Cache::load`] with empty bytes).
+//! digests by identity ([`wasmpush_distribute::identity`], written by the
+//! plugin fetcher): a warm start takes an unchanged `.wasm`'s sha256 from
+//! it, finds the entry by that digest and never reads the `.wasm`
+//! ([`Cache::load`] with empty bytes).
 
 use super::error::LoadError;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -40,7 +41,7 @@ pub enum Origin {
 pub struct Cache {
     dir: PathBuf,
     engine_key: String,
-    file_digests: Option<FileDigests>,
+    file_digests: FileDigests,
 }
 
 impl Cache {
@@ -55,9 +56,7 @@ impl Cache {
         let mut h = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
         env!("CARGO_PKG_VERSION").hash(&mut h);
-        let file_digests = FileDigests::open_in(dir)
-            .inspect_err(|e| tracing::warn!(dir = %dir.display(), "no record of file digests: {e}"))
-            .ok();
+        let file_digests = FileDigests::in_cache(dir);
         Ok(Cache { dir: dir.to_path_buf(), engine_key: format!("{:016x}", h.finish()), file_digests })
     }
 
@@ -66,10 +65,9 @@ impl Cache {
         &self.dir
     }
 
-    /// The record of local files' digests kept with this cache (`None` when
-    /// its folder could not be made private).
-    pub fn file_digests(&self) -> Option<&FileDigests> {
-        self.file_digests.as_ref()
+    /// The record of local files' digests kept with this cache.
+    pub fn file_digests(&self) -> &FileDigests {
+        &self.file_digests
     }
 
     fn entry(&self, sha256: &str) -> PathBuf {

@@ -130,16 +130,17 @@ impl Runtime {
     }
 
     /// Loads the component at `path` under the name `name` (as used in logs
-    /// and errors), with `limits`. With a cache, an unchanged file's digest
-    /// comes from the cache's identity record and the file is not read
-    /// when its compiled entry exists.
+    /// and errors), with `limits`. With a cache, a file whose identity is
+    /// unchanged since the plugin fetcher recorded its digest is not read
+    /// when its compiled entry exists (this does not write the record).
     pub fn load(&self, path: &Path, name: Option<&str>, limits: Limits) -> Result<Generator, LoadError> {
         let read_err = |source| LoadError::Read { path: path.to_path_buf(), source };
         let meta = std::fs::metadata(path).map_err(read_err)?;
-        let record = self.cache.as_ref().and_then(Cache::file_digests);
-        let digested = wasmpush_distribute::digest_file(path, &meta, record).map_err(read_err)?;
-        let wasm = digested.bytes.unwrap_or_default();
-        self.load_digested(&wasm, &digested.sha256.hex(), path, name, limits)
+        if let Some(sha256) = self.cache.as_ref().and_then(|c| c.file_digests().recall(path, &meta)) {
+            return self.load_digested(&[], &sha256.hex(), path, name, limits);
+        }
+        let wasm = std::fs::read(path).map_err(read_err)?;
+        self.load_bytes(&wasm, path, name, limits)
     }
 
     /// Like [`Runtime::load`] for bytes already in memory; `path` is only

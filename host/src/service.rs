@@ -124,7 +124,8 @@ fn resolve_files(table: &mut toml::Table, config: &Config, top: bool) {
     }
 }
 
-/// The `[[source]]` tables, checked.
+/// The `[[source]]` tables, checked: one arm per kind of source
+/// ([`wasmpush_sources::KINDS`]; how each starts is `SourceConfig::spawn`).
 pub fn sources(config: &Config) -> Result<Vec<SourceSpec>, ConfigError> {
     config
         .sources
@@ -156,12 +157,20 @@ pub fn sources(config: &Config) -> Result<Vec<SourceSpec>, ConfigError> {
                 "buildbot" => {
                     Ok(SourceSpec::Buildbot(crate::config::decode(toml::Value::Table(rest)).map_err(parse_err)?))
                 }
-                "" => Err(config.invalid(&format!("source[{i}]"), "missing `type` (replay, relay or buildbot)".into())),
-                other => Err(config
-                    .invalid(&field, format!("unknown source type {other:?} (expected replay, relay or buildbot)"))),
+                "" => Err(config.invalid(&format!("source[{i}]"), format!("missing `type` ({})", kinds()))),
+                other => Err(config.invalid(&field, format!("unknown source type {other:?} (expected {})", kinds()))),
             }
         })
         .collect()
+}
+
+/// Every source type, as an error lists them: `replay, relay or buildbot`.
+fn kinds() -> String {
+    match wasmpush_sources::KINDS.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 impl Service {

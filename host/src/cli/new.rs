@@ -70,13 +70,13 @@ const RUST_V2: &[(&str, &str)] = &[
 ];
 const PYTHON_V2: &[(&str, &str)] = &[
     file!("v0.2/python", "src/app.py"),
-    ("src/wasmpush_v2.py", include_str!("../../../examples/python-v2/src/wasmpush_v2.py")),
+    ("src/wasmpush_v2.py", include_str!("../../../guest-sdk/python/wasmpush_v2.py")),
     file!("python", "build.sh"),
     file!("python", ".gitignore"),
 ];
 const JS_V2: &[(&str, &str)] = &[
     file!("v0.2/js", "src/app.js"),
-    ("src/wasmpush_v2.js", include_str!("../../../examples/js-v2/src/wasmpush_v2.js")),
+    ("src/wasmpush_v2.js", include_str!("../../../guest-sdk/js/wasmpush_v2.js")),
     file!("js", "build.sh"),
     file!("js", ".gitignore"),
 ];

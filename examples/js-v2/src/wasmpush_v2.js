@@ -1,1 +1,0 @@
-../../../guest-sdk/js/wasmpush_v2.js

@@ -1,1 +1,0 @@
-../../../guest-sdk/python/wasmpush_v2.py

@@ -88,7 +88,7 @@ pub struct Probes {
     pub delivery: Arc<Delivery>,
     pub relay: Arc<RelayCounters>,
     /// Events by kind of source (`service::SOURCE_KINDS`).
-    pub source_events: Arc<[AtomicU64; 3]>,
+    pub source_events: Arc<[AtomicU64; wasmpush_sources::KINDS.len()]>,
     /// The live generators (their call counters; a reload swaps them).
     pub pipeline: Arc<arc_swap::ArcSwap<crate::pipeline::Pipeline>>,
     /// Set once every source runs (see [`crate::notify::ready`]).

@@ -19,11 +19,33 @@ const ERROR_BODY_LIMIT: usize = 512;
 /// Builds the target's client: HTTP/1.1, keep-alive pool, no redirects
 /// (a 3xx is a permanent failure: following it could turn the POST into a
 /// GET or carry credentials elsewhere), TLS per `verify`/`ca_file`/`cert`.
+///
+/// Targets with the default TLS settings (verified against the system's
+/// roots, no CA file, no client certificate) and the same connect timeout
+/// share one client: its root store is loaded once, not once per reporter
+/// (a measurable part of a warm start), and its keep-alive pool serves every
+/// such target (connections are pooled per host anyway).
 pub(crate) fn build_client(t: &ResolvedTarget) -> Result<reqwest::Client, String> {
     wasmpush_model::install_crypto_provider();
+    let connect_timeout = t.timeout.min(Duration::from_secs(10));
+    let default_tls = t.verify && t.ca_pem.is_none() && t.identity_pem.is_none();
+    if default_tls {
+        static SHARED: std::sync::Mutex<Vec<(Duration, reqwest::Client)>> = std::sync::Mutex::new(Vec::new());
+        let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, c)) = shared.iter().find(|(d, _)| *d == connect_timeout) {
+            return Ok(c.clone());
+        }
+        let client = configure(t, connect_timeout)?;
+        shared.push((connect_timeout, client.clone()));
+        return Ok(client);
+    }
+    configure(t, connect_timeout)
+}
+
+fn configure(t: &ResolvedTarget, connect_timeout: Duration) -> Result<reqwest::Client, String> {
     let mut b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(t.timeout.min(Duration::from_secs(10)))
+        .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(60))
         .user_agent(concat!("wasmpush/", env!("CARGO_PKG_VERSION")));
     if !t.verify {

@@ -9,7 +9,10 @@
 //! The admin functions [`list`], [`retry`] and [`drop`] open the file
 //! directly and are meant for the CLI while no `wasmpush` runs on it (redb
 //! locks the file: a running instance makes them fail with
-//! [`OutboxError::InUse`]).
+//! [`OutboxError::InUse`]). A running instance changes the dead-letter
+//! list through its writer thread instead ([`crate::Delivery::retry_dead`],
+//! [`crate::Delivery::drop_dead`]); both paths apply the same [`revive`] and
+//! [`remove`].
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -343,15 +346,7 @@ pub(crate) fn open_db_with(
 pub(crate) fn load_all(db: &Database) -> Result<Vec<(u64, Meta)>, OutboxError> {
     let txn = db.begin_read().map_err(storage)?;
     let table = txn.open_table(ENTRIES).map_err(storage)?;
-    let mut out = Vec::new();
-    for row in table.iter().map_err(storage)? {
-        let (k, v) = row.map_err(storage)?;
-        match Meta::decode(k.value(), v.value()) {
-            Ok(meta) => out.push((k.value(), meta)),
-            Err(e) => tracing::error!("{e}; quarantined: skipped, left in the file"),
-        }
-    }
-    Ok(out)
+    scan(&table)
 }
 
 /// Every inbox row (events accepted but not yet generated), oldest first.
@@ -389,13 +384,33 @@ pub(crate) fn load_body(db: &Database, seq: u64) -> Result<Option<Vec<u8>>, Outb
     Ok(Some(body))
 }
 
-/// Makes matching entries due now, in one durable transaction: dead ones
-/// become pending with their attempt count reset; pending ones keep their
-/// count. Returns the entries changed (for re-dispatch by a running
-/// instance).
-pub(crate) fn retry_in(db: &Database, sel: &dyn Fn(&Meta) -> bool) -> Result<Vec<(u64, Meta)>, OutboxError> {
+/// Entries table type inside a write transaction.
+pub(crate) type EntriesTable<'t> = redb::Table<'t, u64, &'static [u8]>;
+
+/// Every decodable entry of `entries` in FIFO order (undecodable ones are
+/// quarantined as in [`load_all`]).
+fn scan(entries: &impl ReadableTable<u64, &'static [u8]>) -> Result<Vec<(u64, Meta)>, OutboxError> {
+    let mut out = Vec::new();
+    for row in entries.iter().map_err(storage)? {
+        let (k, v) = row.map_err(storage)?;
+        match Meta::decode(k.value(), v.value()) {
+            Ok(meta) => out.push((k.value(), meta)),
+            Err(e) => tracing::error!("{e}; quarantined: skipped, left in the file"),
+        }
+    }
+    Ok(out)
+}
+
+/// Makes matching entries due now, inside the caller's write transaction:
+/// dead ones become pending with their attempt count reset; pending ones
+/// keep their count. Returns the entries changed (for re-dispatch by a
+/// running instance). Used by the writer thread and by [`retry_in`].
+pub(crate) fn revive(
+    entries: &mut EntriesTable<'_>,
+    sel: &dyn Fn(&Meta) -> bool,
+) -> Result<Vec<(u64, Meta)>, OutboxError> {
     let now = now_ms();
-    let changed: Vec<(u64, Meta)> = load_all(db)?
+    let changed: Vec<(u64, Meta)> = scan(entries)?
         .into_iter()
         .filter(|(_, m)| sel(m))
         .map(|(seq, mut m)| {
@@ -407,31 +422,52 @@ pub(crate) fn retry_in(db: &Database, sel: &dyn Fn(&Meta) -> bool) -> Result<Vec
             (seq, m)
         })
         .collect();
-    let txn = db.begin_write().map_err(storage)?;
-    {
-        let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
-        for (seq, m) in &changed {
-            entries.insert(*seq, m.encode().as_slice()).map_err(storage)?;
-        }
+    for (seq, m) in &changed {
+        entries.insert(*seq, m.encode().as_slice()).map_err(storage)?;
     }
+    Ok(changed)
+}
+
+/// Removes matching entries (row, body, index) inside the caller's write
+/// transaction; returns them. Used by the writer thread and by [`drop_in`].
+pub(crate) fn remove(
+    entries: &mut EntriesTable<'_>,
+    bodies: &mut EntriesTable<'_>,
+    index: &mut redb::Table<'_, &'static str, u64>,
+    sel: &dyn Fn(&Meta) -> bool,
+) -> Result<Vec<(u64, Meta)>, OutboxError> {
+    let gone: Vec<(u64, Meta)> = scan(entries)?.into_iter().filter(|(_, m)| sel(m)).collect();
+    for (seq, m) in &gone {
+        entries.remove(*seq).map_err(storage)?;
+        bodies.remove(*seq).map_err(storage)?;
+        index.remove(m.index_key().as_str()).map_err(storage)?;
+    }
+    Ok(gone)
+}
+
+/// [`revive`] in its own durable transaction: only for a file no writer
+/// thread runs on (the CLI without a running service).
+pub(crate) fn retry_in(db: &Database, sel: &dyn Fn(&Meta) -> bool) -> Result<Vec<(u64, Meta)>, OutboxError> {
+    let txn = db.begin_write().map_err(storage)?;
+    let changed = {
+        let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
+        revive(&mut entries, sel)?
+    };
     txn.commit().map_err(storage)?;
     Ok(changed)
 }
 
-/// Removes matching entries in one durable transaction; returns them.
+/// [`remove`] in its own durable transaction: only for a file no writer
+/// thread runs on (the CLI without a running service, and [`crate::Delivery`]'s
+/// open before it starts the writer).
 pub(crate) fn drop_in(db: &Database, sel: &dyn Fn(&Meta) -> bool) -> Result<Vec<(u64, Meta)>, OutboxError> {
-    let gone: Vec<(u64, Meta)> = load_all(db)?.into_iter().filter(|(_, m)| sel(m)).collect();
     let txn = db.begin_write().map_err(storage)?;
-    {
+    let gone = {
         let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
         let mut bodies = txn.open_table(BODIES).map_err(storage)?;
         let mut index = txn.open_table(INDEX).map_err(storage)?;
-        for (seq, m) in &gone {
-            entries.remove(*seq).map_err(storage)?;
-            bodies.remove(*seq).map_err(storage)?;
-            index.remove(m.index_key().as_str()).map_err(storage)?;
-        }
-    }
+        remove(&mut entries, &mut bodies, &mut index, sel)?
+    };
     txn.commit().map_err(storage)?;
     Ok(gone)
 }

@@ -12,7 +12,7 @@ use crate::config::{ConfigError, TargetConfig};
 use crate::outbox::{self, Entry, EntryState, OutboxError, Selector};
 use crate::policy::{PolicyError, PolicyRule, check_report};
 use crate::worker::{Counters, Runner, Shared};
-use crate::writer::{self, Ack, Op};
+use crate::writer::{self, Ack, Change, Op};
 use wasmpush_model::method::Method;
 
 /// One report to push, as produced by the host's pipeline.
@@ -473,10 +473,10 @@ impl Delivery {
     }
 
     /// Running-instance `outbox retry`: selected **dead** entries become
-    /// pending and are delivered now. Returns how many.
+    /// pending and are delivered now. Returns how many. The change goes
+    /// through the writer thread (one durable commit) like every other.
     pub fn retry_dead(&self, sel: &Selector) -> Result<usize, DeliveryError> {
-        let dead_only = |m: &outbox::Meta| m.state == EntryState::Dead && sel.matches(m);
-        let changed = outbox::retry_in(&self.shared.db, &dead_only)?;
+        let changed = self.admin(Change::Retry(sel.clone()))?;
         for (seq, meta) in &changed {
             self.shared.counters.pending.fetch_add(1, Ordering::Relaxed);
             self.shared.dispatch(*seq, meta);
@@ -484,10 +484,18 @@ impl Delivery {
         Ok(changed.len())
     }
 
-    /// Running-instance `outbox drop`: deletes selected **dead** entries.
+    /// Running-instance `outbox drop`: deletes selected **dead** entries,
+    /// through the writer thread. Returns how many.
     pub fn drop_dead(&self, sel: &Selector) -> Result<usize, DeliveryError> {
-        let dead_only = |m: &outbox::Meta| m.state == EntryState::Dead && sel.matches(m);
-        Ok(outbox::drop_in(&self.shared.db, &dead_only)?.len())
+        Ok(self.admin(Change::Drop(sel.clone()))?.len())
+    }
+
+    /// Sends an admin change to the writer; answers the entries changed
+    /// once it is committed. Blocks the calling thread for that commit.
+    fn admin(&self, change: Change) -> Result<Vec<(u64, outbox::Meta)>, OutboxError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.shared.writer.send(Op::Admin { change, ack: tx }).map_err(|_| OutboxError::Closed)?;
+        rx.recv().map_err(|_| OutboxError::Closed)?
     }
 
     /// Stops the workers (an interrupted request leaves its report pending;

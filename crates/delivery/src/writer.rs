@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use redb::{Database, Durability, ReadableTable};
 
 use crate::outbox::{
-    BODIES, COUNTERS, ENTRIES, EntryState, INBOX, INDEX, Meta, OutboxError, SUPERSEDE, index_key, now_ms, storage,
+    BODIES, COUNTERS, ENTRIES, EntryState, INBOX, INDEX, Meta, OutboxError, SUPERSEDE, Selector, index_key, now_ms,
+    storage,
 };
 use crate::push::Outgoing;
 
@@ -59,10 +60,29 @@ pub(crate) enum Op {
     /// Delivered: remove it, and keep `kept` values (if any) for its
     /// target and ordering key in the same commit.
     Remove { seq: u64, index_key: String, kept: Option<Box<crate::memory::Kept>> },
+    /// An admin change to the dead-letter list (a running instance's
+    /// `outbox retry` / `outbox drop`), committed durably; answers the
+    /// entries changed once the commit is done.
+    Admin { change: Change, ack: SyncSender<Result<Vec<(u64, Meta)>, OutboxError>> },
     /// Commit durably (everything sent before it included), then ack.
     Flush { ack: Ack },
     /// Commit durably and stop.
     Shutdown { ack: SyncSender<()> },
+}
+
+/// What an [`Op::Admin`] does; it touches only **dead** entries the
+/// selector matches.
+pub(crate) enum Change {
+    /// Dead → pending, attempts reset, due now ([`crate::outbox::revive`]).
+    Retry(Selector),
+    /// Deleted for good ([`crate::outbox::remove`]).
+    Drop(Selector),
+}
+
+impl Change {
+    fn selects(sel: &Selector) -> impl Fn(&Meta) -> bool + '_ {
+        move |m| m.state == EntryState::Dead && sel.matches(m)
+    }
 }
 
 /// Called after each commit with every newly inserted pending entry, before
@@ -111,16 +131,19 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sy
         }
         let durable = ops.is_empty()
             || last_durable.elapsed() >= FLUSH_EVERY
-            || ops
-                .iter()
-                .any(|o| matches!(o, Op::Enqueue { .. } | Op::Admit { .. } | Op::Flush { .. } | Op::Shutdown { .. }));
+            || ops.iter().any(|o| {
+                matches!(
+                    o,
+                    Op::Enqueue { .. } | Op::Admit { .. } | Op::Admin { .. } | Op::Flush { .. } | Op::Shutdown { .. }
+                )
+            });
         let stop = ops.iter().any(|o| matches!(o, Op::Shutdown { .. }));
         let result = match failed.borrow().clone() {
             Some(first) => Err(OutboxError::Storage(format!("an earlier commit failed ({first}); restart wasmpush"))),
             None => apply(db, &mut ops, durable),
         };
         match result {
-            Ok((inserted, inserted_inbox, superseded)) => {
+            Ok((inserted, inserted_inbox, superseded, admin)) => {
                 if durable {
                     last_durable = Instant::now();
                     dirty = false;
@@ -140,11 +163,15 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sy
                     counts[*i] += 1;
                 }
                 let mut admitted = inserted_inbox.into_iter();
+                let mut admin = admin.into_iter();
                 for (op, n) in ops.into_iter().zip(counts) {
                     match op {
                         Op::Enqueue { ack, .. } => ack.send(Ok(n)),
                         Op::Admit { ack, .. } => {
                             let _ = ack.send(admitted.next().ok_or(OutboxError::Closed));
+                        }
+                        Op::Admin { ack, .. } => {
+                            let _ = ack.send(admin.next().ok_or(OutboxError::Closed));
                         }
                         Op::Flush { ack } => ack.send(Ok(0)),
                         Op::Shutdown { ack } => {
@@ -167,6 +194,9 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sy
                         Op::Admit { ack, .. } => {
                             let _ = ack.send(Err(OutboxError::Storage(e.to_string())));
                         }
+                        Op::Admin { ack, .. } => {
+                            let _ = ack.send(Err(OutboxError::Storage(e.to_string())));
+                        }
                         Op::Shutdown { ack } => {
                             let _ = ack.send(());
                         }
@@ -183,8 +213,9 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sy
 
 /// Each new outbox entry with the index of the op that inserted it, and the
 /// inbox seq of each `Admit`, in op order.
-/// (inserted: op index, seq, meta), admitted inbox seqs, superseded entries.
-type Applied = (Vec<(usize, u64, Meta)>, Vec<u64>, Vec<(u64, Meta)>);
+/// (inserted: op index, seq, meta), admitted inbox seqs, superseded entries,
+/// and the entries each `Admin` changed, in op order.
+type Applied = (Vec<(usize, u64, Meta)>, Vec<u64>, Vec<(u64, Meta)>, Vec<Vec<(u64, Meta)>>);
 
 /// Applies `ops` in one transaction.
 fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, OutboxError> {
@@ -193,6 +224,7 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
     let mut inserted = Vec::new();
     let mut admitted = Vec::new();
     let mut superseded = Vec::new();
+    let mut admin = Vec::new();
     {
         let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
         let mut bodies = txn.open_table(BODIES).map_err(storage)?;
@@ -291,6 +323,12 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
                     bodies.remove(*seq).map_err(storage)?;
                     index.remove(index_key.as_str()).map_err(storage)?;
                 }
+                Op::Admin { change: Change::Retry(sel), .. } => {
+                    admin.push(crate::outbox::revive(&mut entries, &Change::selects(sel))?);
+                }
+                Op::Admin { change: Change::Drop(sel), .. } => {
+                    admin.push(crate::outbox::remove(&mut entries, &mut bodies, &mut index, &Change::selects(sel))?);
+                }
                 Op::Flush { .. } | Op::Shutdown { .. } => {}
             }
         }
@@ -298,5 +336,5 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
         counters.insert("next_inbox", next_inbox).map_err(storage)?;
     }
     txn.commit().map_err(storage)?;
-    Ok((inserted, admitted, superseded))
+    Ok((inserted, admitted, superseded, admin))
 }

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use wasmpush_delivery::{Delivery, Outgoing, check_report};
+use wasmpush_delivery::{Checked, Delivery, Outgoing};
 use wasmpush_sources::{EventKind, SourceEvent};
 
 /// Counters of what happened to events and reports.
@@ -196,7 +196,7 @@ const BATCH: usize = 256;
 struct Batch {
     events: usize,
     /// Each report with the id of the event it came from (for errors).
-    reports: Vec<(String, Outgoing)>,
+    reports: Vec<(String, Checked)>,
     /// Inbox rows to delete in the commit that stores `reports`.
     consumed: Vec<u64>,
 }
@@ -206,7 +206,7 @@ fn store(delivery: &Delivery, stats: &DispatchStats, batch: Batch) {
         return;
     }
     let n = batch.reports.len() as u64;
-    let (events, items): (Vec<String>, Vec<Outgoing>) = batch.reports.into_iter().unzip();
+    let (events, items): (Vec<String>, Vec<Checked>) = batch.reports.into_iter().unzip();
     match delivery.enqueue_consuming(items, batch.consumed) {
         Ok(_) => {
             stats.reports.fetch_add(n, Ordering::Relaxed);
@@ -243,36 +243,36 @@ fn handle_event(pipeline: &Pipeline, delivery: &Delivery, stats: &DispatchStats,
         while let Some(next) = produced.next_if(|p| p.reporter == group[0].reporter) {
             group.push(next);
         }
-        let refusal = group.iter().enumerate().find_map(|(index, p)| {
-            let r = &p.report;
-            check_report(&p.generator, &r.content_type, &r.headers, r.path.as_deref())
-                .map_err(wasmpush_delivery::DeliveryError::from)
-                .and_then(|()| delivery.check_method(&p.reporter, &p.generator, r.method))
-                .err()
-                .map(|e| (index, e))
-        });
-        if let Some((index, e)) = refusal {
-            let (reporter, n) = (&group[0].reporter, group.len());
-            tracing::error!(%reporter, event = %event_id, "report refused, nothing sent (request {index} of {n}): {e}");
-            stats.refused.fetch_add(n as u64, Ordering::Relaxed);
-            continue;
-        }
-        for p in group {
-            let outgoing = Outgoing {
-                target: p.reporter,
-                id: p.id,
-                ordering_key: p.ordering_key,
-                generator: p.generator,
-                body: p.report.body,
-                content_type: p.report.content_type,
-                headers: p.report.headers,
-                path: p.report.path,
-                method: p.report.method,
-                supersede: p.report.supersede,
-                keep: p.report.keep,
-                fill: p.report.fill,
-            };
-            batch.reports.push((event_id.clone(), outgoing));
+        let (reporter, n) = (group[0].reporter.clone(), group.len());
+        // Each request is checked once, here: `enqueue_consuming` stores
+        // the `Checked` reports without checking them again.
+        let checked: Result<Vec<Checked>, _> = group
+            .into_iter()
+            .enumerate()
+            .map(|(index, p)| {
+                let outgoing = Outgoing {
+                    target: p.reporter,
+                    id: p.id,
+                    ordering_key: p.ordering_key,
+                    generator: p.generator,
+                    body: p.report.body,
+                    content_type: p.report.content_type,
+                    headers: p.report.headers,
+                    path: p.report.path,
+                    method: p.report.method,
+                    supersede: p.report.supersede,
+                    keep: p.report.keep,
+                    fill: p.report.fill,
+                };
+                delivery.check(outgoing).map_err(|e| (index, e))
+            })
+            .collect();
+        match checked {
+            Ok(checked) => batch.reports.extend(checked.into_iter().map(|c| (event_id.clone(), c))),
+            Err((index, e)) => {
+                tracing::error!(%reporter, event = %event_id, "report refused, nothing sent (request {index} of {n}): {e}");
+                stats.refused.fetch_add(n as u64, Ordering::Relaxed);
+            }
         }
     }
 }

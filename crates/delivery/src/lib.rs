@@ -95,6 +95,6 @@ pub use config::{
 };
 pub use outbox::{Detail, Entry, EntryState, OutboxError, Selector};
 pub use policy::{PolicyError, PolicyRule, check_report};
-pub use push::{Admitting, Delivery, DeliveryError, Outgoing, Stats, TargetStats};
+pub use push::{Admitting, Checked, Delivery, DeliveryError, Outgoing, Stats, TargetStats};
 pub use resolve::ResolvedTarget;
 pub use secrets::{Redactor, Secret};

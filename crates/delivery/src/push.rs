@@ -48,6 +48,22 @@ pub struct Outgoing {
     pub fill: bool,
 }
 
+/// An [`Outgoing`] that passed [`Delivery::check`] (its reporter exists,
+/// its id is a usable `webhook-id`, it keeps the request policy and its
+/// method is allowed). Only `check` makes one, so
+/// [`Delivery::enqueue_consuming`] stores it without checking again: the
+/// caller checks each request once, where it decides what to do with a
+/// refusal (the host refuses an event's requests for one reporter together).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked(Outgoing);
+
+impl Checked {
+    /// The checked report.
+    pub fn outgoing(&self) -> &Outgoing {
+        &self.0
+    }
+}
+
 /// Errors of the delivery service.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -261,6 +277,13 @@ impl Delivery {
         Ok(Delivery { shared, writer: Mutex::new(Some(writer_handle)), db: Arc::downgrade(&db), failed })
     }
 
+    /// Checks `o` against this instance's reporters and the request policy;
+    /// a [`Checked`] report can be stored by [`Delivery::enqueue_consuming`].
+    pub fn check(&self, o: Outgoing) -> Result<Checked, DeliveryError> {
+        self.validate(&o)?;
+        Ok(Checked(o))
+    }
+
     fn validate(&self, o: &Outgoing) -> Result<(), DeliveryError> {
         if !self.shared.runners.contains_key(&o.target) {
             return Err(DeliveryError::UnknownTarget(o.target.clone()));
@@ -310,18 +333,18 @@ impl Delivery {
     /// nothing (the first invalid report refuses the batch). Returns how
     /// many were new.
     pub fn enqueue_batch(&self, items: Vec<Outgoing>) -> Result<usize, DeliveryError> {
-        self.enqueue_consuming(items, Vec::new())
+        let checked = items.into_iter().map(|o| self.check(o)).collect::<Result<Vec<_>, _>>()?;
+        self.enqueue_consuming(checked, Vec::new())
     }
 
-    /// Like [`Delivery::enqueue_batch`], and deletes the inbox rows
+    /// Like [`Delivery::enqueue_batch`] for reports already checked by
+    /// [`Delivery::check`] (not checked again), and deletes the inbox rows
     /// `consumed` (the events these reports came from, see
     /// [`Delivery::admit`]) in the same transaction: an event leaves the
     /// inbox exactly when its reports are durable. `items` may be empty (the
     /// events produced nothing).
-    pub fn enqueue_consuming(&self, items: Vec<Outgoing>, consumed: Vec<u64>) -> Result<usize, DeliveryError> {
-        for o in &items {
-            self.validate(o)?;
-        }
+    pub fn enqueue_consuming(&self, items: Vec<Checked>, consumed: Vec<u64>) -> Result<usize, DeliveryError> {
+        let items: Vec<Outgoing> = items.into_iter().map(|c| c.0).collect();
         let n = items.len();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.shared

@@ -26,7 +26,7 @@ async fn a_full_disk_refuses_instead_of_acknowledging_and_loses_nothing_acknowle
     for n in 0..20 {
         acknowledged.push(d.admit(format!("event {n}").into_bytes()).committed().await.unwrap());
     }
-    let reports: Vec<_> = (0..10).map(|n| report("t", &format!("msg_{n}"), "k", "{}")).collect();
+    let reports: Vec<_> = (0..10).map(|n| d.check(report("t", &format!("msg_{n}"), "k", "{}")).unwrap()).collect();
     assert_eq!(d.enqueue_consuming(reports, acknowledged[..10].to_vec()).unwrap(), 10);
 
     // The disk fills up: the next admission and enqueue are refused, and

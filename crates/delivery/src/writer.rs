@@ -143,7 +143,7 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sy
             None => apply(db, &mut ops, durable),
         };
         match result {
-            Ok((inserted, inserted_inbox, superseded, admin)) => {
+            Ok(Applied { inserted, admitted: inserted_inbox, superseded, admin }) => {
                 if durable {
                     last_durable = Instant::now();
                     dirty = false;
@@ -211,20 +211,24 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sy
     }
 }
 
-/// Each new outbox entry with the index of the op that inserted it, and the
-/// inbox seq of each `Admit`, in op order.
-/// (inserted: op index, seq, meta), admitted inbox seqs, superseded entries,
-/// and the entries each `Admin` changed, in op order.
-type Applied = (Vec<(usize, u64, Meta)>, Vec<u64>, Vec<(u64, Meta)>, Vec<Vec<(u64, Meta)>>);
+/// What one transaction did, for the acknowledgements and wake-ups after it.
+#[derive(Default)]
+struct Applied {
+    /// Each new outbox entry: (index of the op that inserted it, seq, meta).
+    inserted: Vec<(usize, u64, Meta)>,
+    /// The inbox seq of each `Admit`, in op order.
+    admitted: Vec<u64>,
+    /// Entries replaced by a newer one with the same supersede key.
+    superseded: Vec<(u64, Meta)>,
+    /// The entries each `Admin` changed, in op order.
+    admin: Vec<Vec<(u64, Meta)>>,
+}
 
 /// Applies `ops` in one transaction.
 fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, OutboxError> {
     let mut txn = db.begin_write().map_err(storage)?;
     txn.set_durability(if durable { Durability::Immediate } else { Durability::None }).map_err(storage)?;
-    let mut inserted = Vec::new();
-    let mut admitted = Vec::new();
-    let mut superseded = Vec::new();
-    let mut admin = Vec::new();
+    let Applied { mut inserted, mut admitted, mut superseded, mut admin } = Applied::default();
     {
         let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
         let mut bodies = txn.open_table(BODIES).map_err(storage)?;
@@ -336,5 +340,5 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
         counters.insert("next_inbox", next_inbox).map_err(storage)?;
     }
     txn.commit().map_err(storage)?;
-    Ok((inserted, admitted, superseded, admin))
+    Ok(Applied { inserted, admitted, superseded, admin })
 }

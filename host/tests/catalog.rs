@@ -7,7 +7,7 @@
 //!
 //! Cases of plugins whose Buildbot reporter exists were written by that
 //! reporter's own code (each plugin's `buildbot_oracle.py`); the proof
-//! against a running master is `reporter_parity.rs`.
+//! against a running master is `reporter_parity/`.
 
 mod common;
 

@@ -39,7 +39,7 @@ Commands (each prints one JSON object on stdout; logs go to stderr):
   harness.py wait-captures --file FILE --count N [--timeout S]
       Waits until FILE holds at least N records. -> {"count"}
 
-Reporter parity (host/tests/reporter_parity.rs):
+Reporter parity (host/tests/reporter_parity/):
 
   harness.py start --dir D --config parity.cfg --forges --capture-out FILE
       --config uses another master config from this folder (default

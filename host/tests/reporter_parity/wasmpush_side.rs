@@ -10,15 +10,9 @@ use super::*;
 /// a rebuild: that is `host/tests/catalog.rs`'s business, not parity's).
 pub(crate) fn plugin_wasm(name: &str) -> String {
     let p = plugin_file(name);
-    let lock = std::fs::read_to_string(common::repo().join("plugins/catalog.lock")).unwrap_or_default();
-    let locked = lock.lines().find_map(|l| {
-        let (k, v) = l.split_once('=')?;
-        (k.trim() == name).then(|| v.trim().trim_matches('"').to_string())
-    });
-    let out = Command::new("sha256sum").arg(&p).output().unwrap();
-    let actual = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or("").to_string();
-    match locked {
-        Some(l) if l == actual => format!("catalog:{name}"),
+    let actual = wasmpush_distribute::Sha256::of(&std::fs::read(&p).unwrap()).hex();
+    match wasmpush::catalog::lock().get(name) {
+        Some(locked) if *locked == actual => format!("catalog:{name}"),
         Some(_) => {
             eprintln!("reporter parity: {name}.wasm differs from plugins/catalog.lock: using the file");
             p.to_str().unwrap().to_string()

@@ -269,14 +269,25 @@ impl Config {
         // A catalog plugin's manifest says what its reporter does by default
         // and which settings it reads: without `kind`, the Buildbot
         // reporter's default generator (GitHubStatusPush reports starts and
-        // ends); a setting it does not read is a typo, refused by name. A
-        // missing manifest is reported when the plugin itself is fetched.
+        // ends); a setting it does not read is a typo, refused by name. An
+        // unknown name or an unbuilt catalog is reported when the plugin is
+        // fetched (with how to build it); a built plugin whose manifest is
+        // missing or broken is refused here, naming the file, since without
+        // it the defaults and the settings check would silently not apply.
         let catalog = config.catalog_dir();
+        let lock = crate::catalog::lock();
         let mut refused = None;
         for r in &mut config.reporters {
             for (i, g) in r.generators.iter_mut().enumerate() {
                 let Some(name) = crate::catalog::name_of(&g.wasm) else { continue };
-                let Ok(manifest) = crate::catalog::manifest(&catalog, name) else { continue };
+                let manifest = match crate::catalog::manifest(&catalog, name) {
+                    Ok(manifest) => manifest,
+                    Err(_) if !lock.contains_key(name) || !catalog.join(format!("{name}.wasm")).exists() => continue,
+                    Err(e) => {
+                        refused.get_or_insert((format!("reporter {:?} generator {i} wasm", r.name), e.to_string()));
+                        continue;
+                    }
+                };
                 if let (false, Some(kind)) = (g.kind_given, manifest.kind) {
                     g.filter.kind = kind;
                 }

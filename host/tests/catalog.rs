@@ -189,6 +189,7 @@ fn a_changed_catalog_file_an_unknown_name_and_a_disagreeing_pin_are_refused() {
     let mut bytes = std::fs::read(catalog_dir().join("github-status.wasm")).unwrap();
     *bytes.last_mut().unwrap() ^= 1;
     std::fs::write(tampered.join("github-status.wasm"), bytes).unwrap();
+    std::fs::copy(catalog_dir().join("github-status.toml"), tampered.join("github-status.toml")).unwrap();
     let out = check_config(dir.path(), "catalog:github-status", "", &tampered);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -216,6 +217,31 @@ fn a_changed_catalog_file_an_unknown_name_and_a_disagreeing_pin_are_refused() {
         &format!("[plugins]\ncatalog = {:?}\n", catalog_dir().to_str().unwrap()),
         &tampered,
     );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A built plugin whose manifest is gone or unreadable is refused by `check`,
+/// naming the manifest, rather than running without its default kind and
+/// settings check.
+#[test]
+fn a_catalog_plugin_with_a_missing_or_broken_manifest_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog");
+    std::fs::create_dir_all(&catalog).unwrap();
+    std::fs::copy(catalog_dir().join("github-status.wasm"), catalog.join("github-status.wasm")).unwrap();
+    let out = check_config(dir.path(), "catalog:github-status", "", &catalog);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("github-status.toml") && err.contains("manifest"), "{err}");
+
+    std::fs::write(catalog.join("github-status.toml"), "name = [").unwrap();
+    let out = check_config(dir.path(), "catalog:github-status", "", &catalog);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("github-status.toml"), "{err}");
+
+    std::fs::copy(catalog_dir().join("github-status.toml"), catalog.join("github-status.toml")).unwrap();
+    let out = check_config(dir.path(), "catalog:github-status", "", &catalog);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 

@@ -226,7 +226,7 @@ pub(crate) async fn attempt(
         .and_then(|v| parse_retry_after(v, SystemTime::now()));
     let resp_headers = t.debug.then(|| headers_for_log(t, resp.headers()));
     let limit = t.debug_body_limit.max(ERROR_BODY_LIMIT);
-    let limit = if meta.keep.is_empty() { limit } else { limit.max(crate::memory::MAX_RESPONSE) };
+    let limit = if meta.keep.is_empty() { limit } else { limit.max(crate::outbox::memory::MAX_RESPONSE) };
     let body_text = read_body(&mut resp, limit).await;
     if let Some(hs) = resp_headers {
         tracing::info!(
@@ -242,7 +242,7 @@ pub(crate) async fn attempt(
     let listed = t.success.as_ref().map(|l| l.contains(&code));
     match (listed, classify_status(code)) {
         (Some(true), _) | (None, StatusClass::Success) => {
-            let kept = crate::memory::extract(&meta.keep, &body_text);
+            let kept = crate::outbox::memory::extract(&meta.keep, &body_text);
             if kept.len() < meta.keep.len() {
                 tracing::warn!(reporter = name, id = %meta.id, "the response did not hold every value to keep \
                     (a JSON body with each pointer): a later report that fills them will fail");

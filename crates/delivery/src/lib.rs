@@ -75,7 +75,6 @@ pub mod activity;
 mod client;
 pub mod config;
 pub mod faults;
-pub mod memory;
 pub mod outbox;
 pub mod policy;
 mod push;
@@ -86,15 +85,17 @@ pub mod secrets;
 pub mod token;
 pub mod webhook;
 mod worker;
-mod writer;
 
 pub use activity::{Attempted, Outcome};
 pub use config::{
     AuthConfig, ConfigError, DurationValue, HeaderValueConfig, QueryValueConfig, SecretHeader, SecretQuery,
     TargetConfig,
 };
-pub use outbox::{Detail, Entry, EntryState, OutboxError, Selector};
+/// Values kept from responses: a table of the outbox (`outbox::memory`),
+/// also reachable here, its old path.
+pub use outbox::memory;
+pub use outbox::{Detail, Entry, EntryState, OutboxError, Outgoing, Selector};
 pub use policy::{PolicyError, PolicyRule, check_report};
-pub use push::{Admitting, Checked, Delivery, DeliveryError, Outgoing, Stats, TargetStats};
+pub use push::{Admitting, Checked, Delivery, DeliveryError, Stats, TargetStats};
 pub use resolve::ResolvedTarget;
 pub use secrets::{Redactor, Secret};

@@ -1,56 +1,30 @@
 //! [`Delivery`]: the running push service (outbox + workers of all targets).
+//!
+//! [`Delivery::open`] builds it bottom up, each part getting what it needs
+//! at construction: the outbox (opened and tidied), the writer's queue, the
+//! workers (holding that queue), the writer thread (told to report commits
+//! to the workers), then the `Delivery` handle. Nothing reaches back up.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::{ConfigError, TargetConfig};
-use crate::outbox::{self, Entry, EntryState, OutboxError, Selector};
+use crate::outbox::writer::{self, Ack, Change, Op, Scope};
+use crate::outbox::{self, Entry, EntryState, OutboxError, Outgoing, Selector};
 use crate::policy::{PolicyError, PolicyRule, check_report};
 use crate::worker::{Counters, Runner, Shared};
-use crate::writer::{self, Ack, Change, Op};
 use wasmpush_model::method::Method;
-
-/// One report to push, as produced by the host's pipeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    /// Reporter (target) name, as given to [`Delivery::open`].
-    pub target: String,
-    /// Stable `webhook-id`, computed by the host (same report → same id, so
-    /// re-enqueuing it is a no-op and a re-sent copy is recognisable).
-    pub id: String,
-    /// FIFO key: reports with the same key (per target) are delivered in
-    /// enqueue order, e.g. `buildrequest:12`.
-    pub ordering_key: String,
-    /// Generator name (for errors and `outbox list`).
-    pub generator: String,
-    /// The body, sent byte for byte.
-    pub body: Vec<u8>,
-    /// `Content-Type`; empty = no header (Buildbot's empty-body case).
-    pub content_type: String,
-    /// Extra headers from the generator (checked by [`check_report`]).
-    pub headers: Vec<(String, String)>,
-    /// Relative path under `server_url` (checked by [`check_report`]).
-    pub path: Option<String>,
-    /// The HTTP method; the target must allow it (`methods`, default POST).
-    pub method: Method,
-    /// A later report of the same target with the same key replaces this one
-    /// while it waits (see [`crate::outbox`]'s supersede rule).
-    pub supersede: Option<String>,
-    /// (name, JSON pointer): values to keep from a 2xx JSON response, for
-    /// later reports of the same target and ordering key ([`crate::memory`]).
-    pub keep: Vec<(String, String)>,
-    /// Replace `{name}` in path and body by kept values at send time.
-    pub fill: bool,
-}
 
 /// An [`Outgoing`] that passed [`Delivery::check`] (its reporter exists,
 /// its id is a usable `webhook-id`, it keeps the request policy and its
-/// method is allowed). Only `check` makes one, so
+/// method is allowed). It lives here, not in [`crate::outbox`], because
+/// what it certifies depends on this instance's reporters; the outbox
+/// stores the plain [`Outgoing`]. Only `check` makes one, so
 /// [`Delivery::enqueue_consuming`] stores it without checking again: the
 /// caller checks each request once, where it decides what to do with a
 /// refusal (the host refuses an event's requests for one reporter together).
@@ -151,9 +125,9 @@ pub struct TargetStats {
 
 /// The push service. See the crate docs for the guarantees.
 pub struct Delivery {
+    /// The workers' state; it owns the database handle with the writer.
     shared: Arc<Shared>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
-    db: Weak<redb::Database>,
     /// Set by the writer on the first failed commit (see [`Delivery::storage_failed`]).
     failed: watch::Sender<Option<String>>,
 }
@@ -223,45 +197,31 @@ impl Delivery {
                 return Err(DeliveryError::DuplicateTarget(name));
             }
         }
+        // 1. The outbox, opened and tidied before any writer runs on it.
         let path = outbox_path.to_owned();
-        let (db, entries) = tokio::task::spawn_blocking(move || {
-            let db = outbox::open_db_with(&path, faults.as_ref())?;
-            // Superseded entries were listed for the run that replaced them.
-            outbox::drop_in(&db, &|m| m.state == EntryState::Superseded)?;
-            crate::memory::prune(&db)?;
-            let entries = outbox::load_all(&db)?;
-            Ok::<_, OutboxError>((Arc::new(db), entries))
-        })
-        .await
-        .map_err(|e| OutboxError::Storage(format!("outbox open task failed: {e}")))??;
+        let (db, entries) = tokio::task::spawn_blocking(move || outbox::open_for_delivery(&path, faults.as_ref()))
+            .await
+            .map_err(|e| OutboxError::Storage(format!("outbox open task failed: {e}")))??;
+        let db = Arc::new(db);
 
-        let slot: Arc<OnceLock<Weak<Shared>>> = Arc::default();
-        let dispatch_slot = Arc::clone(&slot);
-        let dispatch: writer::Dispatch = Box::new(move |seq, meta| {
-            if let Some(shared) = dispatch_slot.get().and_then(Weak::upgrade) {
-                // Called by the writer for newly stored entries (and for
-                // superseded ones, to wake their worker).
-                if meta.state == EntryState::Pending
-                    && let Some(runner) = shared.runners.get(&meta.target)
-                {
-                    runner.stats.enqueued.fetch_add(1, Ordering::Relaxed);
-                }
-                shared.dispatch(seq, meta);
-            }
-        });
-        let failed = watch::channel(None).0;
-        let (writer_tx, writer_handle) =
-            writer::spawn(Arc::clone(&db), dispatch, failed.clone()).map_err(DeliveryError::Thread)?;
+        // 2. The writer's queue; 3. the workers, which send it their
+        // updates; 4. the writer thread, which tells the workers about each
+        // commit before acknowledging it (so an acknowledged enqueue is
+        // already queued on its worker).
+        let (writer_queue, writer_ops) = writer::queue();
         let shared = Arc::new(Shared {
             db: Arc::clone(&db),
-            writer: writer_tx,
+            writer: writer_queue,
             counters: Counters::default(),
             shutdown: watch::channel(false).0,
             runners,
             handle: tokio::runtime::Handle::current(),
             recent: Default::default(),
         });
-        let _ = slot.set(Arc::downgrade(&shared));
+        let workers = Arc::clone(&shared);
+        let listener: writer::Listener = Box::new(move |seq, meta| workers.committed(seq, meta));
+        let failed = watch::channel(None).0;
+        let writer_handle = writer::spawn(db, writer_ops, listener, failed.clone()).map_err(DeliveryError::Thread)?;
 
         let mut orphans: HashMap<String, usize> = HashMap::new();
         for (seq, meta) in entries.iter().filter(|(_, m)| m.state == EntryState::Pending) {
@@ -274,7 +234,7 @@ impl Delivery {
         for (target, n) in orphans {
             tracing::warn!(reporter = %target, pending = n, "outbox holds reports for a reporter that is not configured; they stay in the outbox");
         }
-        Ok(Delivery { shared, writer: Mutex::new(Some(writer_handle)), db: Arc::downgrade(&db), failed })
+        Ok(Delivery { shared, writer: Mutex::new(Some(writer_handle)), failed })
     }
 
     /// Checks `o` against this instance's reporters and the request policy;
@@ -517,7 +477,7 @@ impl Delivery {
     /// once it is committed. Blocks the calling thread for that commit.
     fn admin(&self, change: Change) -> Result<Vec<(u64, outbox::Meta)>, OutboxError> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.shared.writer.send(Op::Admin { change, ack: tx }).map_err(|_| OutboxError::Closed)?;
+        self.shared.writer.send(Op::Admin { change, scope: Scope::Dead, ack: tx }).map_err(|_| OutboxError::Closed)?;
         rx.recv().map_err(|_| OutboxError::Closed)?
     }
 
@@ -535,11 +495,13 @@ impl Delivery {
         while self.shared.counters.workers.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < end {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        let db = self.db.clone();
-        std::mem::drop(self);
-        while db.upgrade().is_some() && tokio::time::Instant::now() < end {
+        // The file closes with the last reference to the workers' state
+        // (it owns the database handle; the writer's went with its thread):
+        // a worker task drops its own just after leaving the count above.
+        while Arc::strong_count(&self.shared) > 1 && tokio::time::Instant::now() < end {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        std::mem::drop(self);
     }
 
     fn stop(&self) {

@@ -20,9 +20,9 @@ use wasmpush_model::histogram::{Histogram, LATENCY_BOUNDS};
 
 use crate::activity::{Attempted, Outcome, Recent};
 use crate::client::{Attempt, attempt};
+use crate::outbox::writer::Op;
 use crate::outbox::{EntryState, Meta, load_body, load_meta, now_ms};
 use crate::resolve::ResolvedTarget;
-use crate::writer::Op;
 
 /// Counters behind [`crate::Stats`].
 #[derive(Default)]
@@ -99,6 +99,18 @@ pub(crate) struct Runner {
 }
 
 impl Shared {
+    /// The writer's [`crate::outbox::writer::Listener`]: an entry a commit
+    /// made pending (counted as enqueued for its reporter) or superseded
+    /// (its waiting worker is woken).
+    pub(crate) fn committed(self: &Arc<Self>, seq: u64, meta: &Meta) {
+        if meta.state == EntryState::Pending
+            && let Some(runner) = self.runners.get(&meta.target)
+        {
+            runner.stats.enqueued.fetch_add(1, Ordering::Relaxed);
+        }
+        self.dispatch(seq, meta);
+    }
+
     /// Queues a pending entry on its target; starts the key's worker if
     /// none runs. Entries of unknown targets are left in the outbox.
     pub(crate) fn dispatch(self: &Arc<Self>, seq: u64, meta: &Meta) -> bool {
@@ -277,7 +289,7 @@ async fn deliver(
             out = async {
                 let _permit = runner.permits.acquire().await;
                 match load_body(&shared.db, seq) {
-                    Ok(Some(body)) if meta.fill => match crate::memory::fill(&shared.db, meta, body) {
+                    Ok(Some(body)) if meta.fill => match crate::outbox::memory::fill(&shared.db, meta, body) {
                         Ok(Ok((filled, body))) => {
                             Ok(Some(attempt(&runner.client, &runner.target, &runner.name, &filled, &body).await))
                         }
@@ -338,7 +350,7 @@ async fn deliver(
                 record(Outcome::Delivered);
                 tracing::debug!(reporter = %runner.name, id = %meta.id, status, attempts = meta.attempts, "report delivered");
                 let kept = (!kept.is_empty()).then(|| {
-                    Box::new(crate::memory::Kept {
+                    Box::new(crate::outbox::memory::Kept {
                         key: crate::outbox::index_key(&meta.target, &meta.ordering_key),
                         values: kept,
                     })
@@ -350,7 +362,7 @@ async fn deliver(
                     // values (create, then update): it must find them
                     // committed, so wait for the writer's commit.
                     let (tx, rx) = tokio::sync::oneshot::channel();
-                    if shared.writer.send(Op::Flush { ack: crate::writer::Ack::Async(tx) }).is_ok() {
+                    if shared.writer.send(Op::Flush { ack: crate::outbox::writer::Ack::Async(tx) }).is_ok() {
                         let _ = rx.await;
                     }
                 }

@@ -6,20 +6,35 @@
 //! `inbox` (events accepted but not yet generated, see [`INBOX`]).
 //! `seq` grows with each enqueue, so iterating `entries` gives FIFO order.
 //!
-//! The admin functions [`list`], [`retry`] and [`drop`] open the file
-//! directly and are meant for the CLI while no `wasmpush` runs on it (redb
-//! locks the file: a running instance makes them fail with
-//! [`OutboxError::InUse`]). A running instance changes the dead-letter
-//! list through its writer thread instead ([`crate::Delivery::retry_dead`],
-//! [`crate::Delivery::drop_dead`]); both paths apply the same [`revive`] and
-//! [`remove`].
+//! One thread changes the file: the [`writer`] (opening aside, see
+//! [`open_for_delivery`]). Readers ([`load_meta`], [`load_body`], …) read
+//! committed state from any thread.
+//!
+//! The admin functions [`list`], [`retry`] and [`drop`] are meant for the
+//! CLI while no `wasmpush` runs on the file (redb locks it: a running
+//! instance makes them fail with [`OutboxError::InUse`]); `retry` and
+//! `drop` start a writer thread of their own for their one commit. A
+//! running instance changes the dead-letter list through its writer
+//! instead ([`crate::Delivery::retry_dead`], [`crate::Delivery::drop_dead`]);
+//! both apply the same [`revive`] and [`remove`].
+//!
+//! Layout: [`report`] (what is stored: [`Outgoing`] in, [`Meta`] kept,
+//! [`Entry`]/[`Detail`] shown), this file (tables, opening, reads, admin),
+//! [`writer`] (the thread and its operations), [`memory`] (values kept
+//! from responses, a table of the same file).
+
+pub mod memory;
+mod report;
+pub(crate) mod writer;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use serde::{Deserialize, Serialize};
-use wasmpush_model::method::Method;
+
+pub use report::{Detail, Entry, EntryState, Outgoing, Selector};
+pub(crate) use report::{Meta, index_key, ms_to_time, now_ms};
 
 pub(crate) const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
 pub(crate) const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
@@ -69,174 +84,6 @@ pub(crate) fn storage<E: std::fmt::Display>(e: E) -> OutboxError {
     OutboxError::Storage(e.to_string())
 }
 
-/// Whether an entry is still being delivered or has given up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EntryState {
-    /// Waiting for its (next) attempt.
-    Pending,
-    /// On the dead-letter list: a permanent failure or attempts exhausted.
-    /// Stays until `retry` or `drop`.
-    Dead,
-    /// Replaced, before it was delivered, by a later report of the same
-    /// target with the same supersede key; never sent. Listed until the next
-    /// start, which removes it.
-    Superseded,
-}
-
-/// What is stored per report besides the body.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Meta {
-    pub target: String,
-    pub id: String,
-    pub ordering_key: String,
-    pub generator: String,
-    pub content_type: String,
-    pub headers: Vec<(String, String)>,
-    pub path: Option<String>,
-    pub enqueued_at_ms: u64,
-    pub attempts: u32,
-    pub next_attempt_at_ms: u64,
-    pub last_error: Option<String>,
-    pub state: EntryState,
-    pub body_len: u64,
-    #[serde(default)]
-    pub method: Method,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub supersede: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub keep: Vec<(String, String)>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub fill: bool,
-}
-
-impl Meta {
-    pub(crate) fn index_key(&self) -> String {
-        index_key(&self.target, &self.id)
-    }
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        // Serialising plain strings and numbers cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
-    }
-    pub(crate) fn decode(seq: u64, bytes: &[u8]) -> Result<Meta, OutboxError> {
-        serde_json::from_slice(bytes).map_err(|e| OutboxError::Corrupt { seq, message: e.to_string() })
-    }
-}
-
-pub(crate) fn index_key(target: &str, id: &str) -> String {
-    format!("{target}\0{id}")
-}
-
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn ms_to_time(ms: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms)
-}
-
-/// One outbox entry as shown by `wasmpush outbox list`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// Position in the outbox (FIFO order).
-    pub seq: u64,
-    /// The stable `webhook-id`.
-    pub id: String,
-    /// Reporter (target) name.
-    pub target: String,
-    /// Per-target FIFO key, e.g. `buildrequest:12`.
-    pub ordering_key: String,
-    /// Generator that produced the report.
-    pub generator: String,
-    /// Attempts made so far.
-    pub attempts: u32,
-    /// When it was enqueued.
-    pub enqueued_at: SystemTime,
-    /// When the next attempt is due (meaningless for dead entries).
-    pub next_attempt_at: SystemTime,
-    /// Last failure, secrets redacted.
-    pub last_error: Option<String>,
-    /// Pending or dead.
-    pub state: EntryState,
-    /// Body size in bytes.
-    pub body_len: u64,
-    /// The HTTP method.
-    pub method: Method,
-    /// Its supersede key, if any.
-    pub supersede: Option<String>,
-}
-
-impl Entry {
-    pub(crate) fn from_meta(seq: u64, m: &Meta) -> Entry {
-        Entry {
-            seq,
-            id: m.id.clone(),
-            target: m.target.clone(),
-            ordering_key: m.ordering_key.clone(),
-            generator: m.generator.clone(),
-            attempts: m.attempts,
-            enqueued_at: ms_to_time(m.enqueued_at_ms),
-            next_attempt_at: ms_to_time(m.next_attempt_at_ms),
-            last_error: m.last_error.clone(),
-            state: m.state,
-            body_len: m.body_len,
-            method: m.method,
-            supersede: m.supersede.clone(),
-        }
-    }
-}
-
-impl std::fmt::Display for Entry {
-    /// One line for `wasmpush outbox list`:
-    /// `SEQ STATE ID target=… key=… generator=… attempts=N next=RFC3339 bytes=N error=…`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match self.state {
-            EntryState::Pending => "pending",
-            EntryState::Dead => "dead",
-            EntryState::Superseded => "superseded",
-        };
-        write!(
-            f,
-            "{} {state} {} target={} key={} generator={} attempts={} next={} bytes={}",
-            self.seq,
-            self.id,
-            self.target,
-            self.ordering_key,
-            self.generator,
-            self.attempts,
-            humantime::format_rfc3339_seconds(self.next_attempt_at),
-            self.body_len
-        )?;
-        if self.method != Method::Post {
-            write!(f, " method={}", self.method)?;
-        }
-        if let Some(k) = &self.supersede {
-            write!(f, " supersede={k:?}")?;
-        }
-        if let Some(e) = &self.last_error {
-            write!(f, " error={e:?}")?;
-        }
-        Ok(())
-    }
-}
-
-/// One entry with what would be sent: shown by the admin API. The body is
-/// what the generator produced; the host adds credentials only at send
-/// time, so no secret is stored here.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Detail {
-    /// The entry as `list` shows it.
-    pub entry: Entry,
-    /// The body's content type.
-    pub content_type: String,
-    /// The generator's headers (credentials are added at send time).
-    pub headers: Vec<(String, String)>,
-    /// The path below the reporter's URL, if the generator set one.
-    pub path: Option<String>,
-    /// The body bytes.
-    pub body: Vec<u8>,
-}
-
 /// Every entry with this `webhook-id` (one per reporter at most), with its body.
 pub(crate) fn find(db: &Database, id: &str) -> Result<Vec<Detail>, OutboxError> {
     let mut out = Vec::new();
@@ -263,27 +110,6 @@ pub(crate) fn oldest_pending(db: &Database) -> Result<Option<SystemTime>, Outbox
         }
     }
     Ok(None)
-}
-
-/// Which entries an admin action applies to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selector {
-    /// Every entry with this `webhook-id` (in any target).
-    Id(String),
-    /// Every dead entry.
-    Dead,
-    /// Every entry.
-    All,
-}
-
-impl Selector {
-    pub(crate) fn matches(&self, m: &Meta) -> bool {
-        match self {
-            Selector::Id(id) => &m.id == id,
-            Selector::Dead => m.state == EntryState::Dead,
-            Selector::All => true,
-        }
-    }
 }
 
 /// redb's page cache (read cache + write buffer). redb's default is 1 GiB,
@@ -404,7 +230,7 @@ fn scan(entries: &impl ReadableTable<u64, &'static [u8]>) -> Result<Vec<(u64, Me
 /// Makes matching entries due now, inside the caller's write transaction:
 /// dead ones become pending with their attempt count reset; pending ones
 /// keep their count. Returns the entries changed (for re-dispatch by a
-/// running instance). Used by the writer thread and by [`retry_in`].
+/// running instance). Used by the writer thread only.
 pub(crate) fn revive(
     entries: &mut EntriesTable<'_>,
     sel: &dyn Fn(&Meta) -> bool,
@@ -429,7 +255,8 @@ pub(crate) fn revive(
 }
 
 /// Removes matching entries (row, body, index) inside the caller's write
-/// transaction; returns them. Used by the writer thread and by [`drop_in`].
+/// transaction; returns them. Used by the writer thread and by
+/// [`open_for_delivery`].
 pub(crate) fn remove(
     entries: &mut EntriesTable<'_>,
     bodies: &mut EntriesTable<'_>,
@@ -445,38 +272,63 @@ pub(crate) fn remove(
     Ok(gone)
 }
 
-/// [`revive`] in its own durable transaction: only for a file no writer
-/// thread runs on (the CLI without a running service).
-pub(crate) fn retry_in(db: &Database, sel: &dyn Fn(&Meta) -> bool) -> Result<Vec<(u64, Meta)>, OutboxError> {
-    let txn = db.begin_write().map_err(storage)?;
-    let changed = {
-        let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
-        revive(&mut entries, sel)?
-    };
-    txn.commit().map_err(storage)?;
-    Ok(changed)
-}
-
-/// [`remove`] in its own durable transaction: only for a file no writer
-/// thread runs on (the CLI without a running service, and [`crate::Delivery`]'s
-/// open before it starts the writer).
-pub(crate) fn drop_in(db: &Database, sel: &dyn Fn(&Meta) -> bool) -> Result<Vec<(u64, Meta)>, OutboxError> {
-    let txn = db.begin_write().map_err(storage)?;
-    let gone = {
-        let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
-        let mut bodies = txn.open_table(BODIES).map_err(storage)?;
-        let mut index = txn.open_table(INDEX).map_err(storage)?;
-        remove(&mut entries, &mut bodies, &mut index, sel)?
-    };
-    txn.commit().map_err(storage)?;
-    Ok(gone)
-}
-
 fn open_existing(path: &Path) -> Result<Option<Database>, OutboxError> {
     if !path.exists() {
         return Ok(None);
     }
     open_db(path).map(Some)
+}
+
+/// Opens the outbox for [`crate::Delivery`] and tidies it: entries
+/// superseded in the previous run are removed (they were listed for that
+/// run only) and kept values older than [`memory::KEEP_FOR`] are pruned.
+/// Returns the database and every entry left, in FIFO order.
+///
+/// These two commits are the only outbox changes not made by the writer
+/// thread ([`writer`]): they are part of opening, done before the writer
+/// starts, while nothing else has the file (redb locks it to this process
+/// and the instance is not serving yet), and the entries returned for
+/// dispatch must already be without them.
+pub(crate) fn open_for_delivery(
+    path: &Path,
+    faults: Option<&crate::faults::StorageFaults>,
+) -> Result<(Database, Vec<(u64, Meta)>), OutboxError> {
+    let db = open_db_with(path, faults)?;
+    let txn = db.begin_write().map_err(storage)?;
+    {
+        let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
+        let mut bodies = txn.open_table(BODIES).map_err(storage)?;
+        let mut index = txn.open_table(INDEX).map_err(storage)?;
+        remove(&mut entries, &mut bodies, &mut index, &|m| m.state == EntryState::Superseded)?;
+    }
+    txn.commit().map_err(storage)?;
+    memory::prune(&db)?;
+    let entries = load_all(&db)?;
+    Ok((db, entries))
+}
+
+/// Applies an admin change to an outbox no `wasmpush` runs on, through a
+/// writer thread started for it and stopped after its commit: the CLI's
+/// changes take the same path as a running instance's. Returns how many
+/// entries changed.
+fn change_stopped(outbox_path: &Path, change: writer::Change) -> Result<usize, OutboxError> {
+    let Some(db) = open_existing(outbox_path)? else {
+        return Ok(0);
+    };
+    let (queue, ops) = writer::queue();
+    let failed = tokio::sync::watch::channel(None).0;
+    let thread = writer::spawn(Arc::new(db), ops, Box::new(|_, _| {}), failed)
+        .map_err(|e| OutboxError::Storage(format!("cannot start the outbox writer thread: {e}")))?;
+    let (ack, answer) = std::sync::mpsc::sync_channel(1);
+    let sent = queue.send(writer::Op::Admin { change, scope: writer::Scope::Any, ack });
+    let changed = match sent {
+        Ok(()) => answer.recv().map_err(|_| OutboxError::Closed).and_then(|r| r),
+        Err(_) => Err(OutboxError::Closed),
+    };
+    // No sender left: the writer ends and closes the file before we return.
+    std::mem::drop(queue);
+    let _ = thread.join();
+    changed.map(|v| v.len())
 }
 
 /// Lists every entry (pending and dead) in FIFO order. A missing file is an
@@ -491,23 +343,18 @@ pub fn list(outbox_path: &Path) -> Result<Vec<Entry>, OutboxError> {
 /// Makes the selected entries due now (dead → pending, attempts reset).
 /// The next `wasmpush` start delivers them. Returns how many changed.
 pub fn retry(outbox_path: &Path, sel: &Selector) -> Result<usize, OutboxError> {
-    let Some(db) = open_existing(outbox_path)? else {
-        return Ok(0);
-    };
-    retry_in(&db, &|m| sel.matches(m)).map(|v| v.len())
+    change_stopped(outbox_path, writer::Change::Retry(sel.clone()))
 }
 
 /// Deletes the selected entries for good. Returns how many were removed.
 pub fn drop(outbox_path: &Path, sel: &Selector) -> Result<usize, OutboxError> {
-    let Some(db) = open_existing(outbox_path)? else {
-        return Ok(0);
-    };
-    drop_in(&db, &|m| sel.matches(m)).map(|v| v.len())
+    change_stopped(outbox_path, writer::Change::Drop(sel.clone()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasmpush_model::method::Method;
 
     #[test]
     fn an_undecodable_entry_is_quarantined_and_the_others_load() {

@@ -25,7 +25,7 @@ use std::time::Duration;
 use redb::{Database, ReadableDatabase, ReadableTable, Table};
 use serde::{Deserialize, Serialize};
 
-use crate::outbox::{MEMORY, Meta, OutboxError, index_key, now_ms, storage};
+use super::{MEMORY, Meta, OutboxError, index_key, now_ms, storage};
 
 /// Most response bytes read to find values to keep.
 pub(crate) const MAX_RESPONSE: usize = 1 << 20;

@@ -9,6 +9,18 @@
 //! made durable by the next durable commit, at most [`FLUSH_EVERY`] later):
 //! losing one in a crash only means a report is retried or re-sent with the
 //! same `webhook-id`, never lost.
+//!
+//! Everything that changes the outbox file sends an [`Op`] here: enqueues,
+//! admissions, the workers' status updates and removals, a running
+//! instance's `outbox retry`/`drop`, and the CLI's `outbox retry`/`drop` on
+//! a stopped outbox (which start a writer of their own, see
+//! [`crate::outbox::retry`]). The only exception is opening
+//! ([`crate::outbox::open_for_delivery`]), before any writer runs.
+//!
+//! The writer knows nothing of the workers: whoever needs to hear about
+//! commits passes a [`Listener`] at construction. Build order: the queue
+//! ([`queue`]) first, so the workers can hold its sending half; then the
+//! workers; then the thread ([`spawn`]) with the workers as its listener.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
@@ -16,11 +28,10 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, Durability, ReadableTable};
 
-use crate::outbox::{
-    BODIES, COUNTERS, ENTRIES, EntryState, INBOX, INDEX, Meta, OutboxError, SUPERSEDE, Selector, index_key, now_ms,
-    storage,
+use super::{
+    BODIES, COUNTERS, ENTRIES, EntryState, INBOX, INDEX, MEMORY, Meta, OutboxError, Outgoing, SUPERSEDE, Selector,
+    index_key, now_ms, storage,
 };
-use crate::push::Outgoing;
 
 /// Most operations applied in one transaction.
 pub(crate) const MAX_BATCH: usize = 4096;
@@ -59,46 +70,67 @@ pub(crate) enum Op {
     /// Delete a delivered entry.
     /// Delivered: remove it, and keep `kept` values (if any) for its
     /// target and ordering key in the same commit.
-    Remove { seq: u64, index_key: String, kept: Option<Box<crate::memory::Kept>> },
-    /// An admin change to the dead-letter list (a running instance's
-    /// `outbox retry` / `outbox drop`), committed durably; answers the
-    /// entries changed once the commit is done.
-    Admin { change: Change, ack: SyncSender<Result<Vec<(u64, Meta)>, OutboxError>> },
+    Remove { seq: u64, index_key: String, kept: Option<Box<super::memory::Kept>> },
+    /// An admin change (`outbox retry` / `outbox drop`), committed durably;
+    /// answers the entries changed once the commit is done.
+    Admin { change: Change, scope: Scope, ack: SyncSender<Result<Vec<(u64, Meta)>, OutboxError>> },
     /// Commit durably (everything sent before it included), then ack.
     Flush { ack: Ack },
     /// Commit durably and stop.
     Shutdown { ack: SyncSender<()> },
 }
 
-/// What an [`Op::Admin`] does; it touches only **dead** entries the
-/// selector matches.
+/// What an [`Op::Admin`] does to the entries the selector matches (within
+/// its [`Scope`]).
 pub(crate) enum Change {
-    /// Dead → pending, attempts reset, due now ([`crate::outbox::revive`]).
+    /// Due now; a dead one becomes pending with its attempts reset
+    /// ([`super::revive`]).
     Retry(Selector),
-    /// Deleted for good ([`crate::outbox::remove`]).
+    /// Deleted for good ([`super::remove`]).
     Drop(Selector),
 }
 
-impl Change {
-    fn selects(sel: &Selector) -> impl Fn(&Meta) -> bool + '_ {
-        move |m| m.state == EntryState::Dead && sel.matches(m)
+/// Which entries an [`Op::Admin`] may touch.
+pub(crate) enum Scope {
+    /// Only **dead** ones: a running instance, whose workers own the
+    /// pending ones.
+    Dead,
+    /// Any the selector matches: the CLI on an outbox no instance runs on.
+    Any,
+}
+
+impl Scope {
+    fn selects<'a>(&self, sel: &'a Selector) -> impl Fn(&Meta) -> bool + 'a {
+        let dead_only = matches!(self, Scope::Dead);
+        move |m| (!dead_only || m.state == EntryState::Dead) && sel.matches(m)
     }
 }
 
-/// Called after each commit with every newly inserted pending entry, before
-/// the enqueuers are acknowledged.
-pub(crate) type Dispatch = Box<dyn Fn(u64, &Meta) + Send>;
+/// Told after each commit, before anyone waiting for it is acknowledged,
+/// about every entry the commit made pending (new ones) and every entry it
+/// superseded: a plain callback passed in at construction (the workers'
+/// dispatch in a running instance, nothing for the CLI). It runs on the
+/// writer thread, so it must not block.
+pub(crate) type Listener = Box<dyn Fn(u64, &Meta) + Send>;
 
-/// Starts the writer thread; returns the queue to it and its handle.
+/// The writer's queue. Made before the thread so that the workers, which
+/// send their updates to it, can exist before the writer that tells them
+/// about commits ([`spawn`]).
+pub(crate) fn queue() -> (Sender<Op>, Receiver<Op>) {
+    std::sync::mpsc::channel()
+}
+
+/// Starts the writer thread on `ops` (from [`queue`]). It stops on
+/// [`Op::Shutdown`], or when every sender is gone; the listener may hold a
+/// sender itself (the workers do), so a running instance always ends it
+/// with [`Op::Shutdown`].
 pub(crate) fn spawn(
     db: Arc<Database>,
-    dispatch: Dispatch,
+    ops: Receiver<Op>,
+    listener: Listener,
     failed: tokio::sync::watch::Sender<Option<String>>,
-) -> std::io::Result<(Sender<Op>, std::thread::JoinHandle<()>)> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let handle =
-        std::thread::Builder::new().name("wasmpush-outbox".into()).spawn(move || run(&db, &rx, &dispatch, &failed))?;
-    Ok((tx, handle))
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("wasmpush-outbox".into()).spawn(move || run(&db, &ops, &listener, &failed))
 }
 
 /// After a failed commit redb answers every later call with an error
@@ -106,7 +138,7 @@ pub(crate) fn spawn(
 /// pretend: the first failure is published on `failed` (the host stops with
 /// a non-zero exit and a supervisor restarts it on a fresh handle), and
 /// every later change is refused at once. Nothing waiting is acknowledged.
-fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sync::watch::Sender<Option<String>>) {
+fn run(db: &Database, rx: &Receiver<Op>, listener: &Listener, failed: &tokio::sync::watch::Sender<Option<String>>) {
     let mut last_durable = Instant::now();
     let mut dirty = false;
     loop {
@@ -151,12 +183,12 @@ fn run(db: &Database, rx: &Receiver<Op>, dispatch: &Dispatch, failed: &tokio::sy
                     dirty = true;
                 }
                 for (_, seq, meta) in &inserted {
-                    dispatch(*seq, meta);
+                    listener(*seq, meta);
                 }
                 // A superseded entry's worker may be waiting for a retry:
-                // dispatching it (state `Superseded`) wakes it to drop it.
+                // telling the listener (state `Superseded`) wakes it to drop it.
                 for (seq, meta) in &superseded {
-                    dispatch(*seq, meta);
+                    listener(*seq, meta);
                 }
                 let mut counts = vec![0usize; ops.len()];
                 for (i, _, _) in &inserted {
@@ -236,7 +268,7 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
         let mut counters = txn.open_table(COUNTERS).map_err(storage)?;
         let mut inbox = txn.open_table(INBOX).map_err(storage)?;
         let mut keys = txn.open_table(SUPERSEDE).map_err(storage)?;
-        let mut memory = txn.open_table(crate::outbox::MEMORY).map_err(storage)?;
+        let mut memory = txn.open_table(MEMORY).map_err(storage)?;
         let mut next_seq = counters.get("next_seq").map_err(storage)?.map_or(1, |v| v.value());
         let mut next_inbox = counters.get("next_inbox").map_err(storage)?.map_or(1, |v| v.value());
         let now = now_ms();
@@ -252,7 +284,7 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
                         inbox.remove(seq).map_err(storage)?;
                     }
                     for it in items.drain(..) {
-                        let key = crate::outbox::index_key(&it.target, &it.id);
+                        let key = index_key(&it.target, &it.id);
                         if index.get(key.as_str()).map_err(storage)?.is_some() {
                             continue;
                         }
@@ -316,10 +348,10 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
                 }
                 Op::Remove { seq, index_key, kept } => {
                     if let Some(kept) = kept {
-                        crate::memory::store(&mut memory, kept, now)?;
+                        super::memory::store(&mut memory, kept, now)?;
                     }
                     let gone = entries.remove(*seq).map_err(storage)?.and_then(|v| Meta::decode(*seq, v.value()).ok());
-                    if let Some(skey) = gone.and_then(|m| m.supersede.map(|k| crate::outbox::index_key(&m.target, &k)))
+                    if let Some(skey) = gone.and_then(|m| m.supersede.map(|k| super::index_key(&m.target, &k)))
                         && keys.get(skey.as_str()).map_err(storage)?.is_some_and(|v| v.value() == *seq)
                     {
                         keys.remove(skey.as_str()).map_err(storage)?;
@@ -327,11 +359,11 @@ fn apply(db: &Database, ops: &mut [Op], durable: bool) -> Result<Applied, Outbox
                     bodies.remove(*seq).map_err(storage)?;
                     index.remove(index_key.as_str()).map_err(storage)?;
                 }
-                Op::Admin { change: Change::Retry(sel), .. } => {
-                    admin.push(crate::outbox::revive(&mut entries, &Change::selects(sel))?);
+                Op::Admin { change: Change::Retry(sel), scope, .. } => {
+                    admin.push(super::revive(&mut entries, &scope.selects(sel))?);
                 }
-                Op::Admin { change: Change::Drop(sel), .. } => {
-                    admin.push(crate::outbox::remove(&mut entries, &mut bodies, &mut index, &Change::selects(sel))?);
+                Op::Admin { change: Change::Drop(sel), scope, .. } => {
+                    admin.push(super::remove(&mut entries, &mut bodies, &mut index, &scope.selects(sel))?);
                 }
                 Op::Flush { .. } | Op::Shutdown { .. } => {}
             }

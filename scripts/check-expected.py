@@ -3,7 +3,7 @@
 compares the result with what the case expects.
 
 Usage (from the repository root, after scripts/build-generators.sh):
-    python3 scripts/toolchains/check-expected.py [--wasmpush target/debug/wasmpush]
+    python3 scripts/check-expected.py [--wasmpush target/debug/wasmpush]
         [--generators target/generators] [EXAMPLE ...]
 
 Case folder layout (see docs/languages/README.md):

@@ -76,7 +76,7 @@ def main():
     ap.add_argument("--generators", default="target/generators")
     ap.add_argument("examples", nargs="*")
     args = ap.parse_args()
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     names = args.examples or sorted(p.parent.name for p in (root / "examples").glob("*/expected"))
     passed = failed = 0
     for name in names:

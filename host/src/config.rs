@@ -235,8 +235,8 @@ impl<'de> Deserialize<'de> for ReporterConfig {
 }
 
 impl Config {
-    /// Reads and parses `path`. Semantic checks happen when the pieces are
-    /// built (generators loaded, filters validated, targets opened).
+    /// Reads and parses `path`. Push options, sources, limits, filters and
+    /// components are decoded and checked by [`crate::plan::Plan::build`].
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
@@ -342,38 +342,15 @@ impl Config {
         }
     }
 
-    /// The limits for generator `g` of reporter `r`: defaults, then overrides.
+    /// The limits for generator `g` of reporter `r` ([`crate::plan::limits`]).
     pub fn limits_for(&self, r: usize, g: usize) -> Result<Limits, ConfigError> {
-        let gen_cfg = &self.reporters[r].generators[g];
-        if gen_cfg.limits.is_empty() {
-            return Ok(self.runtime.limits.clone());
-        }
-        let mut merged = toml::Table::try_from(&self.runtime.limits).unwrap_or_default();
-        merged.extend(gen_cfg.limits.clone());
-        decode(toml::Value::Table(merged)).map_err(|(path, message)| {
-            self.invalid(&at(&format!("reporter {:?} generator {g} limits", self.reporters[r].name), &path), message)
-        })
+        crate::plan::limits(self, r, g)
     }
 }
 
-/// Settings as the string key/values the WIT carries.
-pub fn settings_pairs(settings: &toml::Table) -> Result<Vec<(String, String)>, String> {
-    settings
-        .iter()
-        .map(|(k, v)| {
-            let s = match v {
-                toml::Value::String(s) => s.clone(),
-                toml::Value::Integer(i) => i.to_string(),
-                toml::Value::Float(f) => f.to_string(),
-                toml::Value::Boolean(b) => b.to_string(),
-                other => {
-                    return Err(format!("setting {k:?} must be a string, number or boolean, not {}", other.type_str()));
-                }
-            };
-            Ok((k.clone(), s))
-        })
-        .collect()
-}
+/// Settings as the string key/values the WIT carries (decoded in the plan
+/// step; here for callers that check a config piece by piece).
+pub use crate::plan::settings_pairs;
 
 /// `$XDG_CACHE_HOME/wasmpush`, else `$HOME/.cache/wasmpush`, else a folder in
 /// the temp dir.

@@ -6,8 +6,7 @@
 //! ties them together per event → [`dispatch`] runs it on worker threads and
 //! hands accepted reports to delivery ([`wasmpush_delivery`]: push + outbox).
 //! [`service`] wires a whole config together, [`reload`] swaps generators
-//! live; [`receiver`] is a recording
-//! HTTP server for the demo and tests.
+//! live. The demo's and the tests' HTTP endpoint is `wasmpush_testkit`.
 
 pub mod admin;
 pub mod catalog;
@@ -18,8 +17,8 @@ pub mod faults;
 pub mod filter;
 pub mod notify;
 pub mod pipeline;
+pub mod plan;
 pub mod plugins;
-pub mod receiver;
 pub mod reload;
 pub mod runtime;
 pub mod service;

@@ -8,12 +8,12 @@
 //! the next generator gets its turn: one broken plugin never costs another
 //! plugin's report.
 
-use crate::config::{Config, ConfigError, settings_pairs};
+use crate::config::ConfigError;
 use crate::filter::{Filter, Pass};
+use crate::plan::Plan;
 use crate::runtime::{GenerateError, Generator, LoadError, Report, Runtime};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use wasmpush_distribute::Fetched;
 use wasmpush_sources::SourceEvent;
 use wasmpush_sources::buildbot::{Needs, payload_for};
 
@@ -61,32 +61,29 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Loads every generator of `config` into `runtime` and validates the
-    /// filters. The first problem is returned, naming reporter and generator.
-    pub fn build(config: &Config, runtime: &Runtime, fetched: &[Vec<Fetched>]) -> Result<Pipeline, PipelineError> {
+    /// Loads every generator of `plan` into `runtime` (its filter, settings
+    /// and limits are checked already, its component fetched). The first
+    /// problem is returned, naming reporter and generator.
+    pub fn build(plan: &Plan, runtime: &Runtime) -> Result<Pipeline, PipelineError> {
         let mut reporters = Vec::new();
-        for (ri, r) in config.reporters.iter().enumerate() {
+        for r in &plan.reporters {
             let mut slots = Vec::new();
-            for (gi, g) in r.generators.iter().enumerate() {
-                let field =
-                    format!("reporter {:?} generator {}", r.name, g.name.clone().unwrap_or_else(|| gi.to_string()));
-                let filter = Filter::new(&g.filter).map_err(|e| config.invalid(&field, e.to_string()))?;
-                let settings = settings_pairs(&g.settings).map_err(|e| config.invalid(&field, e))?;
-                let limits = config.limits_for(ri, gi)?;
-                let component = &fetched[ri][gi];
+            for g in &r.generators {
+                let component = &g.component;
                 let label = component.path.clone().unwrap_or_else(|| g.wasm.clone().into());
                 let generator = runtime.load_digested(
                     &component.bytes,
                     &component.sha256.hex(),
                     &label,
                     g.name.as_deref(),
-                    limits,
+                    g.limits.clone(),
                 )?;
+                let filter = g.filter.clone();
                 let wanted: Vec<_> = filter.events().into_iter().filter(|k| generator.wants(*k)).collect();
                 if wanted.is_empty() {
-                    return Err(config
+                    return Err(plan
                         .invalid(
-                            &field,
+                            &g.field,
                             format!(
                                 "generator {:?} handles none of the events its kind reports ({:?})",
                                 generator.name(),
@@ -97,7 +94,7 @@ impl Pipeline {
                 }
                 let mut needs = generator.info().needs.clone();
                 needs.kinds = wanted.iter().copied().collect();
-                slots.push(Slot { generator: Arc::new(generator), filter, settings, needs });
+                slots.push(Slot { generator: Arc::new(generator), filter, settings: g.settings.clone(), needs });
             }
             reporters.push(Reporter { name: r.name.clone(), slots });
         }
@@ -197,6 +194,4 @@ pub enum PipelineError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Load(#[from] LoadError),
-    #[error(transparent)]
-    Plugin(#[from] crate::plugins::PluginError),
 }

@@ -138,29 +138,28 @@ impl Fetcher {
         Ok(Fetcher { catalog: config.catalog_dir(), store, options, trusted })
     }
 
-    /// The component of generator `g` of reporter `r`, fetched, pinned and
-    /// signature-checked.
-    pub async fn fetch(&self, config: &Config, r: usize, g: usize) -> Result<Fetched, PluginError> {
-        let gen_cfg = &config.reporters[r].generators[g];
-        let field = format!("reporter {:?} generator {g} wasm", config.reporters[r].name);
-        let mut sha256 = match &gen_cfg.sha256 {
-            Some(pin) => {
-                Some(Sha256::parse(pin).map_err(|e| config.invalid(&format!("{field} sha256"), e.to_string()))?)
-            }
-            None => None,
-        };
-        let source = if let Some(name) = crate::catalog::name_of(&gen_cfg.wasm) {
+    /// The component `wasm` (as written in `config`), fetched, checked
+    /// against `pin` and signature-checked; `field` names it in errors.
+    /// A `catalog:` name is pinned by the lock (and must agree with `pin`).
+    pub async fn fetch(
+        &self,
+        config: &Config,
+        field: &str,
+        wasm: &str,
+        mut sha256: Option<Sha256>,
+    ) -> Result<Fetched, PluginError> {
+        let source = if let Some(name) = crate::catalog::name_of(wasm) {
             let found = crate::catalog::resolve(&self.catalog, name, sha256.as_ref())?;
             sha256 = Some(found.sha256);
             GeneratorSource::Path(found.path)
         } else {
-            GeneratorSource::parse(&gen_cfg.wasm)
-                .map_err(|e| config.invalid(&field, e.to_string()))?
+            GeneratorSource::parse(wasm)
+                .map_err(|e| config.invalid(field, e.to_string()))?
                 .resolve_relative(&config.base_dir)
         };
         let policy = LoadPolicy { sha256, trusted_keys: self.trusted.clone() };
         let fetched = match wasmpush_distribute::load(&self.store, &source, &policy, &self.options).await {
-            Err(LoadError::Pin(pin)) if let Some(name) = crate::catalog::name_of(&gen_cfg.wasm) => {
+            Err(LoadError::Pin(pin)) if let Some(name) = crate::catalog::name_of(wasm) => {
                 return Err(crate::catalog::CatalogError::Changed {
                     name: name.into(),
                     path: source.to_string().into(),
@@ -172,21 +171,8 @@ impl Fetcher {
             other => other?,
         };
         if let Some(resolved) = &fetched.resolved {
-            tracing::info!(source = %gen_cfg.wasm, resolved = %resolved, sha256 = %fetched.sha256, "fetched generator");
+            tracing::info!(source = %wasm, resolved = %resolved, sha256 = %fetched.sha256, "fetched generator");
         }
         Ok(fetched)
-    }
-
-    /// Every generator of `config`, in reporter and generator order.
-    pub async fn fetch_all(&self, config: &Config) -> Result<Vec<Vec<Fetched>>, PluginError> {
-        let mut all = Vec::new();
-        for (r, rep) in config.reporters.iter().enumerate() {
-            let mut row = Vec::new();
-            for g in 0..rep.generators.len() {
-                row.push(self.fetch(config, r, g).await?);
-            }
-            all.push(row);
-        }
-        Ok(all)
     }
 }

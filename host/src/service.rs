@@ -1,7 +1,8 @@
 //! A whole config, running: runtime, pipeline, delivery, sources, workers.
 //!
-//! [`Service::start`] loads every generator and opens the outbox (which
-//! resumes whatever was pending). [`Service::run`] feeds the configured
+//! [`Service::start`] builds the config's [`Plan`] (everything decoded,
+//! checked and fetched) and starts it: every generator loaded, the outbox
+//! opened (which resumes whatever was pending). [`Service::run`] feeds the configured
 //! sources through the [`Dispatcher`] until the finite ones (replay) are
 //! exhausted and the long-running ones (relay, buildbot) are told to stop,
 //! then waits for delivery to settle.
@@ -10,14 +11,14 @@ use crate::config::{Config, ConfigError};
 use crate::dispatch::{Dispatcher, WorkerDied};
 use crate::faults::Faults;
 use crate::pipeline::{Pipeline, PipelineError};
-use crate::plugins::Fetcher;
-use crate::runtime::{Runtime, RuntimeOptions};
+use crate::plan::{Plan, PlanError, ReporterIdentity};
+use crate::runtime::Runtime;
 use arc_swap::ArcSwap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmpush_delivery::{Admitting, Delivery, DeliveryError, Stats, TargetConfig};
+use wasmpush_delivery::{Admitting, Delivery, DeliveryError, Stats};
 use wasmpush_sources::relay::RelayCounters;
 use wasmpush_sources::{Ack, SourceError, SourceEvent, Submission};
 
@@ -26,6 +27,8 @@ use wasmpush_sources::{Ack, SourceError, SourceEvent, Submission};
 pub enum ServiceError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
@@ -70,7 +73,7 @@ pub struct Service {
     /// The current generators; [`Service::reload`] swaps it atomically.
     pub pipeline: Arc<ArcSwap<Pipeline>>,
     /// Reporter names and push options: a reload may not change them.
-    push: Vec<(String, toml::Table)>,
+    identity: ReporterIdentity,
     pub delivery: Arc<Delivery>,
     pub sources: Vec<SourceSpec>,
     workers: usize,
@@ -89,92 +92,13 @@ pub struct Service {
     outbox_path: PathBuf,
 }
 
-/// The push options of every reporter, each checked by the delivery crate.
-pub fn targets(config: &Config) -> Result<Vec<(String, TargetConfig)>, ConfigError> {
-    config
-        .reporters
-        .iter()
-        .map(|r| {
-            let field = format!("reporter {:?}", r.name);
-            let mut push = r.push.clone();
-            resolve_files(&mut push, config, true);
-            let target: TargetConfig = crate::config::decode(toml::Value::Table(push))
-                .map_err(|(path, message)| config.invalid(&crate::config::at(&field, &path), message))?;
-            target.validate().map_err(|e| config.invalid(&format!("{field} {}", e.field), e.message.clone()))?;
-            Ok((r.name.clone(), target))
-        })
-        .collect()
-}
-
-/// Makes the file paths among push options (`ca_file`, `cert`, `key`,
-/// `*_file`, also inside `auth` and `headers`) relative to the config's folder.
-fn resolve_files(table: &mut toml::Table, config: &Config, top: bool) {
-    for (key, value) in table.iter_mut() {
-        match value {
-            toml::Value::String(s) if (top && matches!(key.as_str(), "cert" | "key")) || key.ends_with("_file") => {
-                *s = config.resolve(s.as_ref()).to_string_lossy().into_owned();
-            }
-            toml::Value::Table(inner)
-                if matches!(key.as_str(), "auth" | "headers") || inner.keys().any(|k| k.ends_with("_file")) =>
-            {
-                resolve_files(inner, config, false)
-            }
-            _ => {}
-        }
-    }
-}
-
-/// The `[[source]]` tables, checked: one arm per kind of source
-/// ([`wasmpush_sources::KINDS`]; how each starts is `SourceConfig::spawn`).
-pub fn sources(config: &Config) -> Result<Vec<SourceSpec>, ConfigError> {
-    config
-        .sources
-        .iter()
-        .enumerate()
-        .map(|(i, table)| {
-            let kind = table.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_string();
-            let field = format!("source[{i}] ({})", kind.escape_debug());
-            let mut rest = table.clone();
-            rest.remove("type");
-            resolve_files(&mut rest, config, true);
-            if let Some(toml::Value::String(p)) = rest.get_mut("state_file") {
-                *p = config.resolve(p.as_ref()).to_string_lossy().into_owned();
-            }
-            let parse_err =
-                |(path, message): (String, String)| config.invalid(&crate::config::at(&field, &path), message);
-            match kind.as_str() {
-                "replay" => {
-                    let path = rest
-                        .get("path")
-                        .and_then(|p| p.as_str())
-                        .ok_or_else(|| config.invalid(&field, "replay needs `path`".into()))?;
-                    if let Some(extra) = rest.keys().find(|k| k.as_str() != "path") {
-                        return Err(config.invalid(&field, format!("unknown key `{extra}` for a replay source")));
-                    }
-                    Ok(SourceSpec::Replay { path: config.resolve(path.as_ref()) })
-                }
-                "relay" => Ok(SourceSpec::Relay(crate::config::decode(toml::Value::Table(rest)).map_err(parse_err)?)),
-                "buildbot" => {
-                    Ok(SourceSpec::Buildbot(crate::config::decode(toml::Value::Table(rest)).map_err(parse_err)?))
-                }
-                "" => Err(config.invalid(&format!("source[{i}]"), format!("missing `type` ({})", kinds()))),
-                other => Err(config.invalid(&field, format!("unknown source type {other:?} (expected {})", kinds()))),
-            }
-        })
-        .collect()
-}
-
-/// Every source type, as an error lists them: `replay, relay or buildbot`.
-fn kinds() -> String {
-    match wasmpush_sources::KINDS.split_last() {
-        Some((last, [])) => last.to_string(),
-        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-        None => String::new(),
-    }
-}
+/// Reporters' push options and the sources, checked: parts of the plan
+/// step, for callers that check a config piece by piece.
+pub use crate::plan::{sources, targets};
 
 impl Service {
-    /// Loads the generators and opens the outbox. Must run inside Tokio.
+    /// Builds the plan of `config` ([`Plan::build`]) and starts it. Must
+    /// run inside Tokio.
     pub async fn start(config: &Config) -> Result<Service, ServiceError> {
         Service::start_with_faults(config, Faults::default()).await
     }
@@ -182,21 +106,17 @@ impl Service {
     /// [`Service::start`] with `faults` injected (tests of what a full disk
     /// or a dead worker does).
     pub async fn start_with_faults(config: &Config, faults: Faults) -> Result<Service, ServiceError> {
-        let targets = targets(config)?;
-        let sources = sources(config)?;
-        let admin = match &config.admin {
-            Some(section) => Some((section.clone(), section.token()?)),
-            None => None,
-        };
-        let runtime = Arc::new(Runtime::new(&RuntimeOptions {
-            cache_dir: config.cache_dir(),
-            pooling: config.runtime.pooling,
-            max_memory: config.runtime.max_memory,
-        })?);
-        let fetched =
-            Fetcher::new(config).map_err(PipelineError::from)?.fetch_all(config).await.map_err(PipelineError::from)?;
-        let pipeline = Arc::new(ArcSwap::from_pointee(Pipeline::build(config, &runtime, &fetched)?));
-        let outbox = config.outbox_path();
+        Service::start_plan(Plan::build(config).await?, faults).await
+    }
+
+    /// Starts `plan`: the engine, its generators loaded, the outbox opened
+    /// (which resumes whatever was pending). The sources start with
+    /// [`Service::run`].
+    pub async fn start_plan(plan: Plan, faults: Faults) -> Result<Service, ServiceError> {
+        let runtime = Arc::new(Runtime::new(&plan.runtime.engine)?);
+        let pipeline = Arc::new(ArcSwap::from_pointee(Pipeline::build(&plan, &runtime)?));
+        let Plan { runtime: options, outbox, admin, targets, sources, identity, .. } = plan;
+        let outbox = outbox.path;
         if let Some(dir) = outbox.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|source| ServiceError::OutboxDir { path: dir.to_path_buf(), source })?;
@@ -206,17 +126,16 @@ impl Service {
             Some(faults) => Delivery::open_with_faults(&outbox, targets, faults).await,
         }
         .map_err(|source| ServiceError::Delivery { path: outbox.clone(), source })?;
-        let push = config.reporters.iter().map(|r| (r.name.clone(), r.push.clone())).collect();
         let needs = tokio::sync::watch::channel(pipeline.load().needs()).0;
         Ok(Service {
             needs,
             runtime,
             pipeline,
-            push,
+            identity,
             delivery: Arc::new(delivery),
             sources,
-            workers: config.runtime.workers,
-            commit_delay: config.runtime.commit_delay,
+            workers: options.workers,
+            commit_delay: options.commit_delay,
             faults,
             relay: Arc::default(),
             source_events: Arc::default(),
@@ -273,16 +192,13 @@ impl Service {
     /// error says why. Reporters and their push options cannot change
     /// without a restart (the outbox keeps reports per reporter).
     pub async fn reload(&self, config: &Config) -> Result<(), ServiceError> {
-        let push: Vec<(String, toml::Table)> =
-            config.reporters.iter().map(|r| (r.name.clone(), r.push.clone())).collect();
-        if push != self.push {
+        if ReporterIdentity::of(config) != self.identity {
             return Err(config
                 .invalid("reporter", "reporters or their push options changed: restart wasmpush to apply that".into())
                 .into());
         }
-        let fetched =
-            Fetcher::new(config).map_err(PipelineError::from)?.fetch_all(config).await.map_err(PipelineError::from)?;
-        let next = Pipeline::build(config, &self.runtime, &fetched)?;
+        let plan = Plan::build(config).await?;
+        let next = Pipeline::build(&plan, &self.runtime)?;
         let names: Vec<String> = next
             .reporters
             .iter()

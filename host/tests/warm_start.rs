@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use wasmpush::config::Config;
 use wasmpush::pipeline::Pipeline;
-use wasmpush::plugins::{Fetcher, PluginError};
+use wasmpush::plan::{Plan, PlanError};
+use wasmpush::plugins::PluginError;
 use wasmpush::runtime::{Limits, Origin, Runtime, RuntimeOptions};
 use wasmpush_distribute::identity::SETTLE;
 use wasmpush_distribute::{LoadError, Sha256};
@@ -54,9 +55,12 @@ fn runtime(config: &Config) -> Runtime {
 /// Fetches and loads the one generator as `wasmpush run` does; returns
 /// whether the fetcher read the file, and the loaded generator's origin.
 fn start(config: &Config, rt: &Runtime, tokio: &tokio::runtime::Runtime) -> Result<(bool, Origin), PluginError> {
-    let fetched = tokio.block_on(Fetcher::new(config)?.fetch_all(config))?;
-    let read = !fetched[0][0].bytes.is_empty();
-    let pipeline = Pipeline::build(config, rt, &fetched).unwrap_or_else(|e| panic!("{e}"));
+    let plan = match tokio.block_on(Plan::build(config)) {
+        Err(PlanError::Plugin(e)) => return Err(e),
+        other => other.unwrap_or_else(|e| panic!("{e}")),
+    };
+    let read = !plan.reporters[0].generators[0].component.bytes.is_empty();
+    let pipeline = Pipeline::build(&plan, rt).unwrap_or_else(|e| panic!("{e}"));
     Ok((read, pipeline.reporters[0].slots[0].generator.origin()))
 }
 

@@ -30,6 +30,7 @@ use criterion::Criterion;
 use serde_json::Value;
 use wasmpush::config::Config;
 use wasmpush::pipeline::Pipeline;
+use wasmpush::plan::Plan;
 use wasmpush::runtime::{Limits, Runtime, RuntimeOptions};
 use wasmpush_bench::stats::{summarize, us};
 use wasmpush_bench::{paths, payloads};
@@ -83,13 +84,12 @@ fn pipeline(runtime: &Runtime, reporters: usize) -> anyhow::Result<Pipeline> {
     }
     let dir = paths::scratch_dir();
     let config = Config::parse(&text, &dir.join("growth.toml"), &dir).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let fetcher = wasmpush::plugins::Fetcher::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let fetched = tokio::runtime::Builder::new_current_thread()
+    let plan = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(fetcher.fetch_all(&config))
+        .block_on(Plan::build(&config))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Pipeline::build(&config, runtime, &fetched).map_err(|e| anyhow::anyhow!("{e}"))
+    Pipeline::build(&plan, runtime).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn timed(c: &mut Criterion, id: &str, mut f: impl FnMut() -> usize) {

@@ -1,10 +1,14 @@
-//! `wasmpush check`: is this config usable, and what will it load?
+//! `wasmpush check`: is this config usable, and what will it load? Builds
+//! the plan ([`wasmpush::plan::Plan::build`]: everything decoded, checked
+//! and fetched), loads its generators, and prints it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use wasmpush::config::Config;
 use wasmpush::pipeline::Pipeline;
-use wasmpush::runtime::{Runtime, RuntimeOptions};
+use wasmpush::plan::Plan;
+use wasmpush::runtime::Runtime;
+use wasmpush::service::SourceSpec;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -14,28 +18,21 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config)?;
-    let targets = wasmpush::service::targets(&config)?;
-    if let Some(admin) = &config.admin {
-        admin.token()?;
+    let plan = tokio::runtime::Runtime::new()?.block_on(Plan::build(&config))?;
+    if let Some((admin, _)) = &plan.admin {
         println!("admin listener on {} (/metrics, /healthz, /readyz)", admin.listen);
     }
-    for source in wasmpush::service::sources(&config)? {
-        if let wasmpush::service::SourceSpec::Relay(relay) = source {
+    for source in &plan.sources {
+        if let SourceSpec::Relay(relay) = source {
             println!("source relay on {}{}", relay.listen, if relay.tls.is_some() { " (https)" } else { "" });
             for w in relay.warnings() {
                 println!("  warning: {w}");
             }
         }
     }
-    let runtime = Runtime::new(&RuntimeOptions {
-        cache_dir: config.cache_dir(),
-        pooling: config.runtime.pooling,
-        max_memory: config.runtime.max_memory,
-    })?;
-    let fetcher = wasmpush::plugins::Fetcher::new(&config)?;
-    let fetched = tokio::runtime::Runtime::new()?.block_on(fetcher.fetch_all(&config))?;
-    let pipeline = Pipeline::build(&config, &runtime, &fetched)?;
-    for (reporter, (_, target)) in pipeline.reporters.iter().zip(&targets) {
+    let runtime = Runtime::new(&plan.runtime.engine)?;
+    let pipeline = Pipeline::build(&plan, &runtime)?;
+    for (reporter, (_, target)) in pipeline.reporters.iter().zip(&plan.targets) {
         println!("reporter {} -> {}", reporter.name, target.server_url_for_display());
         for w in target.warnings() {
             println!("  warning: {w}");

@@ -1,19 +1,18 @@
 //! `wasmpush-bench`: the benchmarks behind `docs/PERFORMANCE.md`.
 //!
-//! Nothing here is used by the service. The crate holds what the criterion
-//! benches (`benches/`) and the end-to-end command (`src/bin/e2e.rs`) share:
-//! where the generators and recorded payloads are ([`paths`], [`payloads`]),
-//! per-call timing summaries ([`stats`]), a counting HTTP receiver
-//! ([`receiver`]), and [`proto`], a stand-alone copy of the host's Wasm
-//! sandbox used to find where generation time goes and to try engine
-//! settings the host does not expose (reused instances, pages kept resident)
-//! before proposing them for `host/src/runtime`.
+//! Nothing here is used by the service, and nothing here re-implements it:
+//! every benchmark runs the product (`wasmpush::runtime::Generator`,
+//! `wasmpush::dispatch`, `wasmpush::service`). The crate holds what the
+//! criterion benches (`benches/`) and the commands (`src/bin/`) share: where
+//! the generators and recorded payloads are ([`paths`], [`payloads`]),
+//! per-call timing summaries ([`stats`]), the product's fresh call timed
+//! step by step ([`phases`]), a counting HTTP receiver ([`receiver`]) and the
+//! end-to-end harness ([`e2e`]).
 
-pub mod batch;
 pub mod clock;
 pub mod e2e;
 pub mod paths;
 pub mod payloads;
-pub mod proto;
+pub mod phases;
 pub mod receiver;
 pub mod stats;

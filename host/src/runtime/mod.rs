@@ -287,6 +287,23 @@ pub struct Report {
     pub fill: bool,
 }
 
+/// The steps of one fresh-instance call, in order, as reported to
+/// [`Generator::generate_marked`] when each ends (for benchmarks).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Store and sandbox state made (WASI context, pipes, limiter, deadline).
+    Store,
+    /// Component instantiated (pool slot, memory image, guest start).
+    Instantiate,
+    /// `generate` returned (event copied in, guest work, reports copied out).
+    Call,
+    /// The guest's stdout and stderr forwarded to the log.
+    Output,
+    /// Store dropped: the pool slot is reset and returned.
+    Drop,
+}
+
 /// A loaded, pre-linked generator. Cheap to share between threads; every
 /// call to [`Generator::generate`] gets its own instance.
 pub struct Generator {
@@ -398,18 +415,57 @@ impl Generator {
 
     fn run<T>(
         &self,
+        mark: &mut dyn FnMut(Step),
         call: impl FnOnce(&mut Store<State>, Instance) -> wasmtime::Result<T>,
     ) -> Result<T, GenerateError> {
         let mut store = self.store();
+        mark(Step::Store);
         let fail = |cause| GenerateError { generator: self.name.clone(), cause };
         let instance = self.pre.instantiate(&mut store);
+        mark(Step::Instantiate);
         let result = match instance {
             Ok(instance) => call(&mut store, instance),
             Err(e) => Err(e),
         };
+        mark(Step::Call);
         let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
         self.forward_output(store.data(), &stderr);
+        mark(Step::Output);
+        drop(store);
+        mark(Step::Drop);
         result.map_err(|e| fail(error::classify(&e, &stderr, &self.limits)))
+    }
+
+    /// Benchmarks only, never used by the service: `calls` calls of
+    /// `generate` on **one** instance (state survives between them), each
+    /// timed. It is the floor under any fresh-instance scheme: the guest's
+    /// own work on a warm instance. Keep `calls` small (the instance has
+    /// one call's timeout and memory limit for all of them).
+    #[doc(hidden)]
+    pub fn time_reused_calls(
+        &self,
+        kind: EventKind,
+        payload: &str,
+        settings: &[(String, String)],
+        calls: usize,
+    ) -> Result<Vec<Duration>, GenerateError> {
+        let guest = |e: String| GenerateError {
+            generator: self.name.clone(),
+            cause: Cause::Guest { message: error::truncate(&e, 2000) },
+        };
+        self.run(&mut |_| {}, |store, g| {
+            let mut took = Vec::with_capacity(calls);
+            for _ in 0..calls {
+                let t = std::time::Instant::now();
+                let out = g.generate(store, kind, payload, settings)?;
+                took.push(t.elapsed());
+                if let Err(e) = out {
+                    return Ok(Err(e));
+                }
+            }
+            Ok(Ok(took))
+        })?
+        .map_err(guest)
     }
 
     /// Copies what the guest printed into the host log, attributed to it.
@@ -429,7 +485,7 @@ impl Generator {
     }
 
     fn describe(&self) -> Result<Info, GenerateError> {
-        self.run(|store, g| g.describe(store))
+        self.run(&mut |_| {}, |store, g| g.describe(store))
     }
 
     /// Runs the generator on one event in a fresh instance: the requests to
@@ -442,8 +498,22 @@ impl Generator {
         payload: &str,
         settings: &[(String, String)],
     ) -> Result<Vec<Report>, GenerateError> {
+        self.generate_marked(kind, payload, settings, &mut |_| {})
+    }
+
+    /// [`Generator::generate_all`] calling `mark` as each [`Step`] of the
+    /// fresh-instance call ends, so a benchmark can time the product's own
+    /// call step by step (the service passes a no-op).
+    #[doc(hidden)]
+    pub fn generate_marked(
+        &self,
+        kind: EventKind,
+        payload: &str,
+        settings: &[(String, String)],
+        mark: &mut dyn FnMut(Step),
+    ) -> Result<Vec<Report>, GenerateError> {
         let started = std::time::Instant::now();
-        let result = self.generate_once(kind, payload, settings);
+        let result = self.generate_once(kind, payload, settings, mark);
         let c = &self.calls;
         c.calls.fetch_add(1, Ordering::Relaxed);
         c.failures.fetch_add(u64::from(result.is_err()), Ordering::Relaxed);
@@ -478,10 +548,11 @@ impl Generator {
         kind: EventKind,
         payload: &str,
         settings: &[(String, String)],
+        mark: &mut dyn FnMut(Step),
     ) -> Result<Vec<Report>, GenerateError> {
         let fail = |cause| GenerateError { generator: self.name.clone(), cause };
         let guest = |e: String| fail(Cause::Guest { message: error::truncate(&e, 2000) });
-        let reports = self.run(|store, g| g.generate(store, kind, payload, settings))?.map_err(guest)?;
+        let reports = self.run(mark, |store, g| g.generate(store, kind, payload, settings))?.map_err(guest)?;
         self.check_output(&reports).map_err(fail)?;
         Ok(reports)
     }

@@ -5,21 +5,21 @@
 //! ```
 //!
 //! It starts everything it needs and stops it: a receiver process on
-//! 127.0.0.1 answering 200 at once; wasmpush's service pieces in this
-//! process for each worker count (then prototypes of the recommended host
-//! changes, and, with fewer events, the earlier one-commit-per-report
-//! dispatcher, for comparison); Buildbot 4.3.0's `HttpStatusPush` in the Buildbot venv
+//! 127.0.0.1 answering 200 at once; wasmpush's own service pieces
+//! (`Service::start`, `Dispatcher`, `Delivery`) in this process for each
+//! worker count and each generator; Buildbot 4.3.0's `HttpStatusPush` in the Buildbot venv
 //! (`tests/buildbot/setup.sh`, or `$BUILDBOT_PYTHON`) sending the same build
 //! objects to the same receiver; then start-up and memory probes (child
 //! processes). Prints a Markdown report and writes it to
 //! `target/bench-results/e2e.md`. Takes about 2–4 minutes.
 //!
 //! Options: `--events N` (wasmpush reports per cell, default 20000),
-//! `--workers 1,2,4`, `--peer-events N` (default 2000), `--peer-concurrency
-//! 1,2,4`, `--peer-backends txrequests,treq`, `--no-peer`, `--no-startup`,
-//! `--per-report-events N` (default 3000; 0 = skip), `--no-proto` (skip the
-//! prototypes of the recommended host changes), `--warm-runs N` (default 5), `--load N` (events for the
-//! memory-under-load probe, default 1000).
+//! `--workers 1,2,4`, `--generators buildbot-json,chat-message` (example
+//! generator stems, one set of cells each; default `buildbot-json`, Buildbot's
+//! default body; the Buildbot peer always sends that body), `--peer-events N`
+//! (default 2000), `--peer-concurrency 1,2,4`, `--peer-backends
+//! txrequests,treq`, `--no-peer`, `--no-startup`, `--warm-runs N` (default
+//! 5), `--load N` (events for the memory-under-load probe, default 1000).
 //!
 //! Internal sub-commands (run by the bench itself): `receiver`, `probe`.
 
@@ -30,20 +30,19 @@ use anyhow::{Context, Result, bail};
 use wasmpush::runtime::{Limits, Runtime, RuntimeOptions};
 use wasmpush_bench::e2e::procs::ReceiverProcess;
 use wasmpush_bench::e2e::report::{E2eReport, loadavg};
-use wasmpush_bench::e2e::throughput::{Harness, Mode, run_cell, unloaded_latency};
+use wasmpush_bench::e2e::throughput::{Harness, run_cell, unloaded_latency};
 use wasmpush_bench::e2e::{peer, startup};
 use wasmpush_bench::{paths, payloads, receiver};
 
 struct Options {
     events: usize,
     workers: Vec<usize>,
+    generators: Vec<String>,
     peer_events: usize,
     peer_concurrency: Vec<usize>,
     peer_backends: Vec<String>,
     peer: bool,
     startup: bool,
-    per_report_events: usize,
-    proto: bool,
     warm_runs: usize,
     load: usize,
 }
@@ -61,13 +60,12 @@ fn options(args: Vec<String>) -> Result<Options> {
     let mut o = Options {
         events: 20_000,
         workers: vec![1, 2, 4],
+        generators: vec!["buildbot-json".into()],
         peer_events: 2_000,
         peer_concurrency: vec![1, 2, 4],
         peer_backends: vec!["txrequests".into(), "treq".into()],
         peer: true,
         startup: true,
-        per_report_events: 3_000,
-        proto: true,
         warm_runs: 5,
         load: 1_000,
     };
@@ -76,6 +74,9 @@ fn options(args: Vec<String>) -> Result<Options> {
         match a.as_str() {
             "--events" => o.events = number(it.next(), "--events")?,
             "--workers" => o.workers = list(it.next(), "--workers")?,
+            "--generators" => {
+                o.generators = it.next().context("--generators needs a value")?.split(',').map(String::from).collect()
+            }
             "--peer-events" => o.peer_events = number(it.next(), "--peer-events")?,
             "--peer-concurrency" => o.peer_concurrency = list(it.next(), "--peer-concurrency")?,
             "--peer-backends" => {
@@ -83,9 +84,7 @@ fn options(args: Vec<String>) -> Result<Options> {
                     it.next().context("--peer-backends needs a value")?.split(',').map(String::from).collect()
             }
             "--no-peer" => o.peer = false,
-            "--no-proto" => o.proto = false,
             "--no-startup" => o.startup = false,
-            "--per-report-events" => o.per_report_events = number(it.next(), "--per-report-events")?,
             "--warm-runs" => o.warm_runs = number(it.next(), "--warm-runs")?,
             "--load" => o.load = number(it.next(), "--load")?,
             "--bench" => {}
@@ -147,34 +146,22 @@ fn main() -> Result<()> {
     let templates = payloads::recorded_builds()?;
     let events = payloads::unique_events(&templates, o.events);
     let rt = tokio::runtime::Runtime::new()?;
-    let h = Harness { rt: &rt, receiver: &receiver, generator: &generator, scratch: &scratch };
-
-    // Warm the compile cache (and the receiver) so every cell starts alike.
-    run_cell(&h, &events[..events.len().min(500)], 1, Mode::Host, Duration::from_secs(60))?;
     let mut cells = Vec::new();
-    for &w in &o.workers {
-        let c = run_cell(&h, &events, w, Mode::Host, Duration::from_secs(120))?;
-        eprintln!("{} workers={w}: {:.0} reports/s, p99 {:?}", Mode::Host.label(), c.rate, c.latency.p99);
-        cells.push(c);
-    }
-    if o.proto {
-        for mode in [Mode::KeepResident, Mode::KeepResidentNoCopy] {
-            for &w in &o.workers {
-                let c = run_cell(&h, &events, w, mode, Duration::from_secs(120))?;
-                eprintln!("{} workers={w}: {:.0} reports/s, p99 {:?}", mode.label(), c.rate, c.latency.p99);
-                cells.push(c);
-            }
-        }
-    }
-    if o.per_report_events > 0 {
+    let mut unloaded = None;
+    for stem in &o.generators {
+        let path = paths::generator(stem)?;
+        let h = Harness { rt: &rt, receiver: &receiver, generator: &path, scratch: &scratch };
+        // Warm the compile cache (and the receiver) so every cell starts alike.
+        run_cell(&h, &events[..events.len().min(500)], 1, Duration::from_secs(60))?;
         for &w in &o.workers {
-            let n = o.per_report_events.min(events.len());
-            let c = run_cell(&h, &events[..n], w, Mode::PerReport, Duration::from_secs(120))?;
-            eprintln!("{} workers={w}: {:.0} reports/s, p99 {:?}", Mode::PerReport.label(), c.rate, c.latency.p99);
+            let c = run_cell(&h, &events, w, Duration::from_secs(120))?;
+            eprintln!("wasmpush ({stem}) workers={w}: {:.0} reports/s, p99 {:?}", c.rate, c.latency.p99);
             cells.push(c);
         }
+        if unloaded.is_none() {
+            unloaded = Some(unloaded_latency(&h, &events[..events.len().min(300)])?);
+        }
     }
-    let unloaded = unloaded_latency(&h, &events[..events.len().min(300)])?;
 
     let mut peer_body = 0;
     let peer_run = match &python {
@@ -232,7 +219,7 @@ fn main() -> Result<()> {
         load_before,
         load_after: loadavg(),
         cells,
-        unloaded: Some(unloaded),
+        unloaded,
         peer: peer_run,
         peer_body,
         cold,

@@ -1,15 +1,15 @@
-//! Fresh-instance generation on several threads at once, per engine
-//! setting: `cargo run -p wasmpush-bench --bin genload [-- --threads 1,2
+//! Fresh-instance generation on several threads at once, measured on the
+//! product: `cargo run -p wasmpush-bench --bin genload [-- --threads 1,2
 //! --seconds 3 STEM...]`.
 //!
 //! The single-threaded benches miss one cost the service pays: when a
-//! pooling-allocator slot is reset with `madvise`, the kernel must flush the
-//! TLBs of every other CPU running a thread of the process (an IPI each; in a
-//! VM an IPI is a VM exit). With several generator, delivery and outbox
-//! threads busy, this shows up. Here T threads each run fresh calls (store,
-//! instantiate, generate, drop) for a few seconds, first with the host's
-//! settings, then with linear memory kept resident and reset by
-//! `PAGEMAP_SCAN` (no `madvise`); both variants are interleaved twice. The
+//! pool slot is reset with `madvise`, the kernel must flush the TLBs of every
+//! other CPU running a thread of the process (an IPI each; in a VM an IPI is
+//! a VM exit). Here T threads each run `wasmpush::runtime::Generator::generate`
+//! (store, instantiate, generate, drop) for a few seconds, with the host's
+//! default `RuntimeOptions` (pooling allocator, pages kept resident and reset
+//! with `PAGEMAP_SCAN` where the kernel has it) and with the on-demand
+//! allocator (`pooling = false`); both variants are interleaved twice. The
 //! payload is capture 016 cut to what the generators ask for (no steps, no
 //! `prev_build`), as the host's pipeline hands it.
 
@@ -18,10 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use wasmpush::runtime::{Limits, Runtime, RuntimeOptions};
 use wasmpush_bench::e2e::procs::self_cpu;
-use wasmpush_bench::proto::{EngineOptions, ProtoRuntime};
 use wasmpush_bench::stats::us;
-use wasmpush_bench::{paths, payloads, proto};
+use wasmpush_bench::{paths, payloads};
 
 fn main() -> Result<()> {
     let mut threads = vec![1usize, 2];
@@ -43,12 +43,12 @@ fn main() -> Result<()> {
         stems = vec!["buildbot-json".into(), "chat-message".into(), "js-github-status".into()];
     }
     let (kind, payload) = payloads::five_kb()?;
-    let payload = payloads::without_steps(&payload)?;
-    let event = Arc::new(proto::event(kind, &payload, &[]));
-    let mut variants = vec![EngineOptions::host()];
-    if proto::pagemap_scan_available() {
-        variants.push(EngineOptions::keep_resident(16 << 20));
-    }
+    let payload = Arc::new(payloads::without_steps(&payload)?);
+    let variants = [
+        ("host", RuntimeOptions::default()),
+        ("on-demand", RuntimeOptions { pooling: false, ..RuntimeOptions::default() }),
+    ];
+    let runtimes: Vec<Runtime> = variants.iter().map(|(_, o)| Runtime::new(o)).collect::<Result<_, _>>()?;
     println!(
         "fresh calls on {} threads for {seconds} s per cell (payload {} B); debug_assertions={}",
         threads.iter().map(|t| t.to_string()).collect::<Vec<_>>().join("/"),
@@ -59,21 +59,24 @@ fn main() -> Result<()> {
     println!("|---|---|---|---|---|---|");
     for stem in &stems {
         let path = paths::generator(stem)?;
-        let gens: Vec<Arc<_>> =
-            variants.iter().map(|v| Ok(Arc::new(ProtoRuntime::new(*v)?.load(&path)?))).collect::<Result<_>>()?;
+        let gens: Vec<Arc<_>> = runtimes
+            .iter()
+            .map(|r| r.load(&path, None, Limits::default()).map(Arc::new))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         for &t in &threads {
             for _round in 0..2 {
-                for (v, g) in variants.iter().zip(&gens) {
+                for ((name, _), g) in variants.iter().zip(&gens) {
                     let stop = Arc::new(AtomicBool::new(false));
                     let calls = Arc::new(AtomicU64::new(0));
                     let cpu0 = self_cpu();
                     let start = Instant::now();
                     let handles: Vec<_> = (0..t)
                         .map(|_| {
-                            let (g, stop, calls, event) = (g.clone(), stop.clone(), calls.clone(), event.clone());
+                            let (g, stop, calls, payload) = (g.clone(), stop.clone(), calls.clone(), payload.clone());
                             std::thread::spawn(move || -> Result<()> {
                                 while !stop.load(Ordering::Relaxed) {
-                                    g.fresh(&event)?;
+                                    g.generate(kind, &payload, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
                                     calls.fetch_add(1, Ordering::Relaxed);
                                 }
                                 Ok(())
@@ -87,8 +90,7 @@ fn main() -> Result<()> {
                     }
                     let (wall, cpu, n) = (start.elapsed(), self_cpu() - cpu0, calls.load(Ordering::Relaxed).max(1));
                     println!(
-                        "| {stem} | {} | {t} | {:.0} | {} | {} |",
-                        v.label(),
+                        "| {stem} | {name} | {t} | {:.0} | {} | {} |",
                         n as f64 / wall.as_secs_f64(),
                         us(cpu / n as u32),
                         us(wall * t as u32 / n as u32)

@@ -1,22 +1,26 @@
-//! Where a fresh-instance generator call spends its time, per engine
-//! setting: `cargo run -p wasmpush-bench --bin phases [-- --calls N] [STEM...]`.
+//! Where a fresh-instance generator call spends its time, measured on the
+//! product: `cargo run -p wasmpush-bench --bin phases [-- --calls N]
+//! [--trimmed] [--variants host,on-demand] [STEM...]`.
 //!
-//! For each example generator (or the stems given) and each engine variant
-//! of [`wasmpush_bench::proto`], runs the host's per-event sequence (store +
-//! WASI context, instantiate, generate on capture 016, drop) `--calls` times
-//! in three interleaved rounds, and prints the median time and minor page
-//! faults of each step. Variants: the host's settings today; the pooling
-//! allocator keeping 16 / 64 MiB of linear memory resident with
-//! `PAGEMAP_SCAN` resets; the on-demand allocator; and a reused instance.
-//! `--variants host,keep16,keep64,on-demand` picks some; `--trimmed` drops
-//! `steps` and `prev_build` from the payload (what the generators' `needs` ask for).
+//! For each example generator (or the stems given) and each runtime variant,
+//! runs `wasmpush::runtime::Generator`'s own per-event call (store + WASI
+//! context, instantiate, generate on capture 016, output, drop; timed with
+//! `Generator::generate_marked`) `--calls` times in three interleaved
+//! rounds, and prints the median time and minor page faults of each step.
+//! Variants are `RuntimeOptions` the host has: `host` (its defaults: pooling
+//! allocator, pages kept resident and reset with `PAGEMAP_SCAN` where the
+//! kernel has it) and `on-demand` (`pooling = false`). A last row per
+//! generator times `generate` alone on a reused instance (the floor).
+//! `--trimmed` drops `steps` and `prev_build` from the payload (what the
+//! generators' `needs` ask for).
 
 use std::time::Duration;
 
 use anyhow::Result;
-use wasmpush_bench::proto::{EngineOptions, Phases, ProtoRuntime};
+use wasmpush::runtime::{Limits, Runtime, RuntimeOptions};
+use wasmpush_bench::phases::{self, Phases};
 use wasmpush_bench::stats::{summarize, us};
-use wasmpush_bench::{paths, payloads, proto};
+use wasmpush_bench::{paths, payloads};
 
 fn main() -> Result<()> {
     let mut calls = 300usize;
@@ -44,62 +48,48 @@ fn main() -> Result<()> {
     if trimmed {
         payload = payloads::without_steps(&payload)?;
     }
-    let event = proto::event(kind, &payload, &[]);
-    let mut variants = vec![EngineOptions::host()];
-    if proto::pagemap_scan_available() {
-        variants.push(EngineOptions::keep_resident(16 << 20));
-        variants.push(EngineOptions::keep_resident(64 << 20));
-    } else {
-        eprintln!("PAGEMAP_SCAN is not available on this kernel: keep-resident variants skipped");
-    }
-    variants.push(EngineOptions { pooling: false, ..EngineOptions::host() });
+    let mut variants = vec![
+        ("host", RuntimeOptions::default()),
+        ("on-demand", RuntimeOptions { pooling: false, ..RuntimeOptions::default() }),
+    ];
     if let Some(only) = &only {
-        // e.g. `--variants host,keep16`: host, keep16, keep64, on-demand
-        let want = |v: &EngineOptions| {
-            let key = match (v.pooling, v.keep_resident >> 20) {
-                (false, _) => "on-demand".to_string(),
-                (true, 0) => "host".to_string(),
-                (true, mib) => format!("keep{mib}"),
-            };
-            only.split(',').any(|w| w == key)
-        };
-        variants.retain(want);
+        variants.retain(|(name, _)| only.split(',').any(|w| w == *name));
     }
-    let runtimes: Vec<ProtoRuntime> = variants.iter().map(|v| ProtoRuntime::new(*v)).collect::<Result<_>>()?;
+    let runtimes: Vec<Runtime> = variants.iter().map(|(_, o)| Runtime::new(o)).collect::<Result<_, _>>()?;
 
     println!(
         "capture 016 ({} B{}), {calls} calls x 3 rounds per cell; medians; faults = minor page faults (instantiate/call/drop)",
         payload.len(),
         if trimmed { ", without steps and prev_build" } else { "" }
     );
-    println!("debug_assertions={}\n", cfg!(debug_assertions));
-    println!("| generator | variant | total | store+WASI | instantiate | call | drop | faults |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "debug_assertions={}; PAGEMAP_SCAN available (host keeps pages resident): {}\n",
+        cfg!(debug_assertions),
+        wasmtime::PoolingAllocationConfig::is_pagemap_scan_available()
+    );
+    println!("| generator | variant | total | store+WASI | instantiate | call | output | drop | faults |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for stem in &stems {
         let path = paths::generator(stem)?;
-        let gens: Vec<_> = runtimes.iter().map(|r| r.load(&path)).collect::<Result<_>>()?;
+        let gens: Vec<_> = runtimes
+            .iter()
+            .map(|r| r.load(&path, None, Limits::default()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut samples: Vec<Vec<Phases>> = vec![Vec::new(); gens.len()];
-        let mut reused_samples: Vec<Duration> = Vec::new();
+        let mut reused: Vec<Duration> = Vec::new();
         for _round in 0..3 {
             for (i, g) in gens.iter().enumerate() {
                 for _ in 0..calls.div_ceil(10) {
-                    g.phases(&event)?; // warm the pool slots and caches
+                    phases::timed(g, kind, &payload, &[])?; // warm the pool slots and caches
                 }
                 for _ in 0..calls {
-                    samples[i].push(g.phases(&event)?.0);
+                    samples[i].push(phases::timed(g, kind, &payload, &[])?.0);
                 }
             }
-            let mut r = gens[0].reused()?;
-            for _ in 0..calls {
-                if r.calls() >= proto::Reused::REFRESH {
-                    r = gens[0].reused()?;
-                }
-                let t = std::time::Instant::now();
-                r.call(&event)?;
-                reused_samples.push(t.elapsed());
-            }
+            reused.extend(phases::reused(&gens[0], kind, &payload, calls)?);
         }
-        for (v, s) in variants.iter().zip(&samples) {
+        for ((name, _), s) in variants.iter().zip(&samples) {
             let med = |f: &dyn Fn(&Phases) -> Duration| summarize(&s.iter().map(f).collect::<Vec<_>>()).median;
             let fmed = |k: usize| {
                 let mut f: Vec<u64> = s.iter().map(|p| p.faults[k]).collect();
@@ -107,19 +97,19 @@ fn main() -> Result<()> {
                 f[f.len() / 2]
             };
             println!(
-                "| {stem} | {} | {} | {} | {} | {} | {} | {}/{}/{} |",
-                v.label(),
+                "| {stem} | {name} | {} | {} | {} | {} | {} | {} | {}/{}/{} |",
                 us(med(&|p| p.total())),
-                us(med(&|p| p.state)),
+                us(med(&|p| p.store)),
                 us(med(&|p| p.instantiate)),
                 us(med(&|p| p.call)),
+                us(med(&|p| p.output)),
                 us(med(&|p| p.drop)),
                 fmed(0),
                 fmed(1),
                 fmed(2)
             );
         }
-        println!("| {stem} | reused instance (call only) | {} | | | | | |", us(summarize(&reused_samples).median));
+        println!("| {stem} | reused instance (call only) | {} | | | | | | |", us(summarize(&reused).median));
     }
     Ok(())
 }

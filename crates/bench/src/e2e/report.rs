@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::peer::PeerRun;
 use super::startup::StartResult;
-use super::throughput::{CellResult, Mode};
+use super::throughput::CellResult;
 use crate::stats::{Summary, thousands, us};
 
 /// Everything one run measured.
@@ -98,15 +98,19 @@ impl E2eReport {
         let _ = writeln!(o, "- load average before / after: {} / {}", self.load_before, self.load_after);
         let _ = writeln!(o, "- wall time of the whole run: {:.0} s\n", self.elapsed.as_secs_f64());
 
+        let mut generators: Vec<String> = self.cells.iter().map(|c| format!("`{}`", c.generator)).collect();
+        generators.dedup();
+        let generators = generators.join(" / ");
         let _ = writeln!(
             o,
             "### Throughput and latency (receiver on 127.0.0.1 answers 200 at once; HTTP/1.1 keep-alive)\n"
         );
         let _ = writeln!(
             o,
-            "wasmpush: {} recorded build events (2–9 KB as recorded, cut to what the generator declared it needs) → Buildbot's default filters → `buildbot-json` (Buildbot's default body, fresh instance per event) → redb outbox (fsync) → push (8 connections). \
-             Buildbot: the first {} of the same build objects, cut the same way, through `HttpStatusPush.sendMessage` (same bytes on the wire). Latency: submit → received (wasmpush, includes queueing at saturation: up to 256 events per worker queue); one `sendMessage` (Buildbot).\n",
+            "wasmpush: {} recorded build events (2–9 KB as recorded, cut to what the generator declared it needs) → Buildbot's default filters → {} (fresh instance per event; `buildbot-json` is Buildbot's default body) → redb outbox (fsync) → push (8 connections). \
+             Buildbot: the first {} of the same build objects, cut the same way, through `HttpStatusPush.sendMessage` (the same bytes on the wire as `buildbot-json`'s). Latency: submit → received (wasmpush, includes queueing at saturation: up to 256 events per worker queue); one `sendMessage` (Buildbot).\n",
             thousands(self.events as u64),
+            generators,
             thousands(self.peer_events as u64)
         );
         let _ = writeln!(
@@ -115,11 +119,10 @@ impl E2eReport {
         );
         let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|");
         for c in &self.cells {
-            let commits = c.commits.map(|k| format!(" ({} commits)", thousands(k))).unwrap_or_default();
             let _ = writeln!(
                 o,
-                "| {}{commits} | {} | {} | {} B | **{}** | {} | {} | {} | {} |",
-                c.mode.label(),
+                "| wasmpush ({}) | {} | {} | {} B | **{}** | {} | {} | {} | {} |",
+                c.generator,
                 c.workers,
                 thousands(c.reports as u64),
                 thousands(c.mean_body as u64),
@@ -166,8 +169,8 @@ impl E2eReport {
                 for c in self.cells.iter().filter(|c| c.workers == w) {
                     let _ = writeln!(
                         o,
-                        "- {} workers={w}: {:.1}× ({} vs {} reports/s, Buildbot {})",
-                        c.mode.label(),
+                        "- wasmpush ({}) workers={w}: {:.1}× ({} vs {} reports/s, Buildbot {})",
+                        c.generator,
                         c.rate / peer.rate,
                         thousands(c.rate.round() as u64),
                         thousands(peer.rate.round() as u64),
@@ -175,18 +178,13 @@ impl E2eReport {
                     );
                 }
             }
-            let best =
-                |mode: Mode| self.cells.iter().filter(|c| c.mode == mode).max_by(|a, b| a.rate.total_cmp(&b.rate));
+            let best = self.cells.iter().max_by(|a, b| a.rate.total_cmp(&b.rate));
             let peer_cells = self.peer.as_ref().map(|p| p.cells.as_slice()).unwrap_or_default();
             let best_peer = peer_cells.iter().max_by(|a, b| a.rate.total_cmp(&b.rate));
             let best_default =
                 peer_cells.iter().filter(|c| c.backend == "txrequests").max_by(|a, b| a.rate.total_cmp(&b.rate));
-            for (what, mode) in [
-                ("wasmpush", Mode::Host),
-                ("prototype R1", Mode::KeepResident),
-                ("prototype R1+R2", Mode::KeepResidentNoCopy),
-            ] {
-                let Some(ours) = best(mode) else { continue };
+            if let Some(ours) = best {
+                let what = format!("wasmpush ({})", ours.generator);
                 if let Some(b) = best_peer {
                     let _ = writeln!(
                         o,

@@ -1,12 +1,10 @@
 //! wasmpush's side of the end-to-end bench: recorded events → filters →
-//! `buildbot-json` → outbox → HTTP push to the receiver, with the host's own
-//! `Service` pieces (config, runtime, pipeline, `Delivery` with its redb
-//! outbox, `Dispatcher`), or, for comparison, with the earlier
-//! one-commit-per-report dispatcher ([`crate::batch`]) in its place.
+//! a generator (`buildbot-json` by default) → outbox → HTTP push to the
+//! receiver, with the host's own `Service` pieces (config, runtime,
+//! pipeline, `Delivery` with its redb outbox, `Dispatcher`) and nothing else.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -17,48 +15,17 @@ use wasmpush::service::Service;
 use wasmpush_sources::SourceEvent;
 
 use super::procs::{ReceiverProcess, self_cpu};
-use crate::batch::{BatchDispatcher, ProtoStep, pipeline_step};
 use crate::clock::now_ns;
-use crate::proto::{EngineOptions, ProtoRuntime};
 use crate::stats::{Summary, summarize};
 
 /// The reporter name every cell uses (part of the report ids).
 pub const REPORTER: &str = "bench";
 
-/// Which dispatcher hands reports to the outbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// `wasmpush::dispatch::Dispatcher` (one outbox commit per batch of queued events).
-    Host,
-    /// [`crate::batch::BatchDispatcher`] with batches of one: one fsync'd
-    /// commit per report, the dispatcher before batching.
-    PerReport,
-    /// Prototype of recommendation R1: the host's dispatch and payload
-    /// handling, generation with linear memory and tables kept resident
-    /// between instances and reset with `PAGEMAP_SCAN` ([`crate::batch::ProtoStep`]).
-    KeepResident,
-    /// R1 plus R2: `payload_for` straight from the event, without the
-    /// filter's copy of the whole payload and the equality check.
-    KeepResidentNoCopy,
-}
-
-impl Mode {
-    /// Label for tables.
-    pub fn label(self) -> &'static str {
-        match self {
-            Mode::Host => "wasmpush",
-            Mode::PerReport => "wasmpush, one commit per report (before batching)",
-            Mode::KeepResident => "prototype R1: + pages kept resident",
-            Mode::KeepResidentNoCopy => "prototype R1+R2: + no payload copies",
-        }
-    }
-}
-
 /// What one cell measured.
 #[derive(Debug, Clone)]
 pub struct CellResult {
-    /// Which dispatcher.
-    pub mode: Mode,
+    /// The generator's file stem (e.g. `chat-message`).
+    pub generator: String,
     /// Generator worker threads.
     pub workers: usize,
     /// Reports pushed (one per event).
@@ -73,14 +40,12 @@ pub struct CellResult {
     pub cpu_per_report: Duration,
     /// CPU of the receiver process per report.
     pub receiver_cpu_per_report: Duration,
-    /// Outbox commits made by the per-report dispatcher (None for the host's).
-    pub commits: Option<u64>,
     /// Mean request body received, bytes.
     pub mean_body: usize,
 }
 
-/// The config of one cell: one reporter with `buildbot-json` (Buildbot's
-/// default body), Buildbot's default generator filters, pushing to the
+/// The config of one cell: one reporter with `generator` (`buildbot-json`
+/// gives Buildbot's default body), Buildbot's default generator filters, pushing to the
 /// receiver; outbox in `dir`; warm compile cache in `cache`.
 pub fn config_text(receiver: &str, generator: &Path, dir: &Path, cache: &Path, workers: usize) -> String {
     format!(
@@ -126,7 +91,7 @@ pub struct Harness<'a> {
     pub rt: &'a tokio::runtime::Runtime,
     /// Where reports go.
     pub receiver: &'a ReceiverProcess,
-    /// `buildbot-json.wasm`.
+    /// The generator's `.wasm` (`buildbot-json.wasm` by default).
     pub generator: &'a Path,
     /// Outboxes and the compile cache live here.
     pub scratch: &'a Path,
@@ -135,15 +100,10 @@ pub struct Harness<'a> {
 /// Runs one cell: all `events` submitted as fast as the dispatcher takes
 /// them (it blocks when a worker's queue of 256 is full), until every
 /// report arrived at the receiver or `timeout` passed.
-pub fn run_cell(
-    h: &Harness<'_>,
-    events: &[SourceEvent],
-    workers: usize,
-    mode: Mode,
-    timeout: Duration,
-) -> Result<CellResult> {
+pub fn run_cell(h: &Harness<'_>, events: &[SourceEvent], workers: usize, timeout: Duration) -> Result<CellResult> {
     let Harness { rt, receiver, generator, scratch } = *h;
-    let dir = scratch.join(format!("cell-{}-{workers}", format!("{mode:?}").to_lowercase()));
+    let stem = generator.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = scratch.join(format!("cell-{stem}-{workers}"));
     let _ = std::fs::remove_dir_all(&dir);
     let config = write_config(&dir, &config_text(&receiver.url(), generator, &dir, &scratch.join("cache"), workers))?;
     let service = rt.block_on(Service::start(&config)).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -152,78 +112,21 @@ pub fn run_cell(
     let batch: Vec<SourceEvent> = events.to_vec();
     let n = batch.len();
     let mut submitted = Vec::with_capacity(n);
-    // The prototype's engine and compiled generator are made before timing,
-    // as the host's are made by `Service::start`.
-    let proto_step = match mode {
-        Mode::KeepResident | Mode::KeepResidentNoCopy => {
-            let runtime = ProtoRuntime::new(EngineOptions::keep_resident(16 << 20))?;
-            let generator = Arc::new(runtime.load(generator)?);
-            let needs = service.pipeline.load().reporters[0].slots[0].needs.clone();
-            Some(
-                ProtoStep {
-                    reporter: REPORTER.to_string(),
-                    generator,
-                    needs,
-                    copy_payload: mode == Mode::KeepResident,
-                }
-                .step(),
-            )
-        }
-        Mode::Host | Mode::PerReport => None,
-    };
     let (cpu0, rcpu0) = (self_cpu(), receiver.cpu());
     let t0 = now_ns();
-    let commits = match mode {
-        Mode::Host => {
-            let d = Dispatcher::start(service.pipeline.clone(), service.delivery.clone(), workers);
-            for e in batch {
-                submitted.push(now_ns());
-                d.submit(e);
-            }
-            let got = receiver.wait_for(n, timeout)?;
-            let stats = d.finish()?;
-            let (_, reports, failures, refused, enq) = stats.snapshot();
-            if got < n {
-                bail!(
-                    "{}: only {got} of {n} reports arrived within {timeout:?} (reports {reports}, failures {failures}, refused {refused}, enqueue failures {enq})",
-                    mode.label()
-                );
-            }
-            None
-        }
-        Mode::PerReport => {
-            let d = BatchDispatcher::start(
-                pipeline_step(service.pipeline.load_full()),
-                service.delivery.clone(),
-                workers,
-                1,
-            )?;
-            for e in batch {
-                submitted.push(now_ns());
-                d.submit(e);
-            }
-            let got = receiver.wait_for(n, timeout)?;
-            let stats = d.finish();
-            if got < n {
-                bail!("{}: only {got} of {n} reports arrived within {timeout:?} ({stats:?})", mode.label());
-            }
-            Some(stats.commits.load(std::sync::atomic::Ordering::Relaxed))
-        }
-        Mode::KeepResident | Mode::KeepResidentNoCopy => {
-            let step = proto_step.context("prototype step")?;
-            let d = BatchDispatcher::start(step, service.delivery.clone(), workers, 256)?;
-            for e in batch {
-                submitted.push(now_ns());
-                d.submit(e);
-            }
-            let got = receiver.wait_for(n, timeout)?;
-            let stats = d.finish();
-            if got < n {
-                bail!("{}: only {got} of {n} reports arrived within {timeout:?} ({stats:?})", mode.label());
-            }
-            None
-        }
-    };
+    let d = Dispatcher::start(service.pipeline.clone(), service.delivery.clone(), workers);
+    for e in batch {
+        submitted.push(now_ns());
+        d.submit(e);
+    }
+    let got = receiver.wait_for(n, timeout)?;
+    let stats = d.finish()?;
+    let (_, reports, failures, refused, enq) = stats.snapshot();
+    if got < n {
+        bail!(
+            "{stem}: only {got} of {n} reports arrived within {timeout:?} (reports {reports}, failures {failures}, refused {refused}, enqueue failures {enq})"
+        );
+    }
     let (cpu1, rcpu1) = (self_cpu(), receiver.cpu());
     let hits = receiver.dump()?;
     rt.block_on(service.delivery.wait_idle(Duration::from_secs(10)));
@@ -240,7 +143,7 @@ pub fn run_cell(
     }
     let elapsed = Duration::from_nanos(last - t0);
     Ok(CellResult {
-        mode,
+        generator: stem,
         workers,
         reports: n,
         elapsed,
@@ -248,7 +151,6 @@ pub fn run_cell(
         latency: summarize(&lat),
         cpu_per_report: (cpu1 - cpu0) / n as u32,
         receiver_cpu_per_report: rcpu1.saturating_sub(rcpu0) / n as u32,
-        commits,
         mean_body: hits.iter().map(|h| h.bytes).sum::<usize>() / hits.len().max(1),
     })
 }

@@ -91,7 +91,7 @@ async fn sigkill_mid_burst_loses_no_acknowledged_report() {
     assert!(d.wait_idle(Duration::from_secs(30)).await);
     d.shutdown().await;
     let got = srv.requests();
-    let got_ids: HashSet<String> = got.iter().map(Req::id).collect();
+    let got_ids: HashSet<String> = got.iter().map(Received::id).collect();
     assert!(acked.is_subset(&got_ids), "every acknowledged report arrived");
     assert_eq!(got_ids, stored_ids, "exactly what the outbox held");
     // Per producer (= ordering key), ids arrive in increasing order.

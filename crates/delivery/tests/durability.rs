@@ -78,7 +78,7 @@ async fn a_burst_to_a_down_target_survives_a_restart_and_all_arrives_in_order() 
 async fn stopping_mid_delivery_loses_nothing_and_duplicates_keep_their_id() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("outbox.redb");
-    let slow = Arc::new(|_: &Req, _| Reply { delay: Duration::from_millis(3), ..Reply::ok() });
+    let slow = Arc::new(|_: &Received, _| Reply { delay: Duration::from_millis(3), ..Reply::ok() });
     let srv = serve(slow, None).await;
     let mut cfg = fast_target(&srv.url);
     cfg.concurrency = 2;

@@ -52,7 +52,7 @@ async fn no_secret_in_any_log_line_even_with_debug() {
     let script: Script = Arc::new(|_, i| {
         if i == 0 {
             let mut r = Reply::status(500);
-            r.body = format!("bad credentials {PASSWORD} / {HEADER_SECRET}");
+            r.body = format!("bad credentials {PASSWORD} / {HEADER_SECRET}").into();
             r.headers = vec![("x-echo".into(), PASSWORD.into())];
             r
         } else {

@@ -1,6 +1,6 @@
 //! Stand-in HTTP servers on 127.0.0.1 for the send-time features: a token
-//! endpoint and a target, each a hyper server answering from a closure that
-//! sees the method too (`common::serve` records no method), and a tracing
+//! endpoint and a target, each `wasmpush_testkit::serve` answering from a
+//! closure over what it saw (method, target, headers, body), and a tracing
 //! capture so tests can read every log line the delivery crate wrote.
 #![allow(dead_code)]
 
@@ -8,11 +8,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use wasmpush_testkit::{Received, Reply, Server, serve};
 
 /// One request as a stand-in saw it.
 #[derive(Clone, Debug)]
@@ -52,61 +48,35 @@ pub type Handler = Arc<dyn Fn(&Seen) -> Answer + Send + Sync>;
 /// A running stand-in; stops when dropped.
 pub struct StandIn {
     pub url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    task: tokio::task::JoinHandle<()>,
+    server: Server,
 }
 
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        self.task.abort();
+impl From<Received> for Seen {
+    fn from(r: Received) -> Seen {
+        Seen { method: r.method, target: r.path, headers: r.headers, body: r.body }
     }
 }
 
 impl StandIn {
     pub fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
+        self.server.requests().into_iter().map(Seen::from).collect()
     }
     pub fn count(&self) -> usize {
-        self.seen.lock().unwrap().len()
+        self.server.count()
     }
 }
 
 pub async fn start(handler: Handler) -> StandIn {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-    let seen2 = seen.clone();
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
-            let (seen, handler) = (seen2.clone(), handler.clone());
-            tokio::spawn(async move {
-                let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let (seen, handler) = (seen.clone(), handler.clone());
-                    async move {
-                        let method = req.method().as_str().to_owned();
-                        let target = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
-                        let headers = req
-                            .headers()
-                            .iter()
-                            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-                            .collect();
-                        let body = req.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
-                        let s = Seen { method, target, headers, body };
-                        seen.lock().unwrap().push(s.clone());
-                        let a = handler(&s);
-                        let mut resp = hyper::Response::builder().status(a.status);
-                        for (n, v) in &a.headers {
-                            resp = resp.header(*n, v);
-                        }
-                        Ok::<_, std::convert::Infallible>(resp.body(Full::new(Bytes::from(a.body))).unwrap())
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
-            });
-        }
-    });
-    StandIn { url: format!("http://127.0.0.1:{port}"), seen, task }
+    let server = serve(
+        Arc::new(move |r: &Received, _| {
+            let a = handler(&Seen::from(r.clone()));
+            let headers = a.headers.into_iter().map(|(n, v)| (n.to_owned(), v)).collect();
+            Reply { headers, ..Reply::with_body(a.status, a.body) }
+        }),
+        None,
+    )
+    .await;
+    StandIn { url: server.url.clone(), server }
 }
 
 /// Polls `cond` every 5 ms until it holds; panics naming `what` after `max`.

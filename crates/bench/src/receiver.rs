@@ -1,7 +1,7 @@
 //! The end-to-end bench's target: an HTTP/1.1 keep-alive server on
 //! 127.0.0.1 that reads each request body and answers `200` at once.
 //!
-//! Unlike `wasmpush::receiver::Receiver` (which keeps every request for the
+//! Unlike `wasmpush_testkit::Receiver` (which keeps every request for the
 //! demo and the tests) it only keeps, per request, the `webhook-id` header
 //! and the arrival time on the shared monotonic clock ([`crate::clock`]), so
 //! it stays small and fast under 20k+ requests per second and the sender's

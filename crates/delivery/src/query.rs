@@ -9,8 +9,8 @@
 
 use reqwest::Url;
 
-use crate::config::{ConfigError, QueryValueConfig, TargetConfig};
-use crate::secrets::{Secret, read_secret};
+use crate::config::{ConfigError, QueryValueConfig, TargetConfig, read_secret};
+use crate::secrets::Secret;
 
 /// One configured query parameter, resolved. `Debug` never shows a secret
 /// value ([`Secret`] prints `***`).
@@ -18,54 +18,6 @@ use crate::secrets::{Secret, read_secret};
 pub(crate) struct QueryParam {
     name: String,
     value: Secret,
-}
-
-/// Checks `query` and `success` without reading secrets.
-pub(crate) fn validate(cfg: &TargetConfig) -> Result<(), ConfigError> {
-    for (name, value) in &cfg.query {
-        let field = format!("query.{name}");
-        if name.is_empty() || name.chars().any(char::is_control) {
-            return Err(ConfigError::field(&field, "a parameter name must be non-empty text".to_owned()));
-        }
-        if let QueryValueConfig::Secret(s) = value {
-            match (&s.env, &s.file) {
-                (Some(_), Some(_)) => {
-                    return Err(ConfigError::field(&field, "give only one of `env` and `file`".to_owned()));
-                }
-                (None, None) => return Err(ConfigError::field(&field, "needs `env` or `file`".to_owned())),
-                _ => {}
-            }
-        }
-    }
-    if let Some(codes) = &cfg.success {
-        if codes.is_empty() {
-            return Err(ConfigError::field(
-                "success",
-                "must list at least one status (leave it out for any 2xx)".to_owned(),
-            ));
-        }
-        if let Some(bad) = codes.iter().find(|c| !(100..=599).contains(*c)) {
-            return Err(ConfigError::field("success", format!("{bad} is not an HTTP status (100 to 599)")));
-        }
-    }
-    Ok(())
-}
-
-/// Remarks for `wasmpush check`: a secret-looking parameter written
-/// literally, a listed status that is not 2xx.
-pub(crate) fn warnings(cfg: &TargetConfig) -> Vec<String> {
-    let mut w = Vec::new();
-    for (name, value) in &cfg.query {
-        if matches!(value, QueryValueConfig::Literal(_)) && crate::config::secret_looking(name) {
-            w.push(format!(
-                "query parameter `{name}` looks like a credential but is written literally; use `{{ env = ... }}` or `{{ file = ... }}`"
-            ));
-        }
-    }
-    for code in cfg.success.iter().flatten().filter(|c| !(200..300).contains(*c)) {
-        w.push(format!("`success` lists {code}: a report answered {code} counts as delivered and is removed"));
-    }
-    w
 }
 
 /// Reads the query secrets; every secret value is pushed to `secrets` for

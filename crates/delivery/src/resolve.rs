@@ -1,5 +1,8 @@
-//! Turning a [`TargetConfig`] into what a sender uses: a normalised URL,
-//! resolved secrets, header values, TLS material and a retry policy.
+//! Turning a valid [`TargetConfig`] into what a sender uses: a normalised
+//! URL, resolved secrets, header values, TLS material and a retry policy.
+//! Whether options are valid is decided in [`crate::config`] (this file
+//! calls its checks, it adds none of its own beyond what needs the secret
+//! or file itself: header bytes, PEM contents, signing key).
 
 use std::path::Path;
 
@@ -7,13 +10,12 @@ use base64::Engine as _;
 use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::config::{AuthConfig, ConfigError, HeaderValueConfig, TargetConfig};
+use crate::config::{
+    AuthConfig, ConfigError, HeaderValueConfig, TargetConfig, check_config_header_name, parse_server_url, read_secret,
+};
 use crate::retry::RetryPolicy;
-use crate::secrets::{Redactor, Secret, read_secret};
+use crate::secrets::{Redactor, Secret};
 use crate::webhook::SigningKey;
-
-/// Headers nobody may set through `headers` (the transport owns them).
-const FRAMING_HEADERS: &[&str] = &["host", "content-length", "transfer-encoding", "connection"];
 
 /// A target ready to send: built by [`TargetConfig::resolve`]. Its `Debug`
 /// output never shows a secret.
@@ -46,44 +48,12 @@ pub struct ResolvedTarget {
     pub redactor: Redactor,
 }
 
-/// Parses and normalises `server_url`: `http`/`https` only, no
-/// `user:password@` (use `auth`), no fragment, trailing `/` removed.
-pub(crate) fn parse_server_url(raw: &str) -> Result<Url, ConfigError> {
-    let err = |m: &str| ConfigError::field("server_url", m.to_owned());
-    let mut url = Url::parse(raw.trim()).map_err(|e| err(&format!("not a valid URL: {e}")))?;
-    if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(err("must start with http:// or https://"));
+impl TargetConfig {
+    /// Reads secrets and certificate files and builds everything a sender
+    /// needs. Errors name the field (and env var or file), never a value.
+    pub fn resolve(&self) -> Result<ResolvedTarget, ConfigError> {
+        resolve(self)
     }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(err("has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(err("must not contain user:password@ (use `auth` with a secret from env or file)"));
-    }
-    if url.fragment().is_some() {
-        return Err(err("must not contain a #fragment"));
-    }
-    let trimmed = url.path().trim_end_matches('/').to_owned();
-    url.set_path(if trimmed.is_empty() { "/" } else { &trimmed });
-    Ok(url)
-}
-
-/// A configured header name must be a valid token, not a framing header, and
-/// not `Authorization` when `auth` is set too.
-pub(crate) fn check_config_header_name(name: &str, has_auth: bool) -> Result<HeaderName, ConfigError> {
-    let field = format!("headers.{name}");
-    let hn = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| ConfigError::field(&field, "not a valid header name".to_owned()))?;
-    if FRAMING_HEADERS.contains(&hn.as_str()) {
-        return Err(ConfigError::field(&field, "is set by the HTTP client and cannot be configured".to_owned()));
-    }
-    if has_auth && hn == reqwest::header::AUTHORIZATION {
-        return Err(ConfigError::field(&field, "conflicts with `auth`; use one of them".to_owned()));
-    }
-    if hn.as_str().starts_with("webhook-") {
-        return Err(ConfigError::field(&field, "webhook-* headers are set by the host".to_owned()));
-    }
-    Ok(hn)
 }
 
 fn read_file(field: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {

@@ -1,6 +1,7 @@
 //! Secrets: where they come from, and how they are kept out of logs.
 //!
-//! A secret is read from an environment variable or a file when a target is
+//! A secret is read from an environment variable or a file
+//! ([`crate::config`]'s `read_secret`) when a target is
 //! resolved (never at config parse time), and every resolved secret value is
 //! registered with the target's [`Redactor`]. Anything that may be logged or
 //! stored as an error message (URLs, headers, bodies, `reqwest` errors) goes
@@ -9,50 +10,14 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
-
-use crate::config::ConfigError;
 
 /// What a redacted secret is replaced with in logs and stored errors.
 pub const REDACTED: &str = "***";
 
 pub use wasmpush_model::secret::Secret;
-
-/// Reads one secret given as exactly one of a literal, an env var name or a
-/// file path. `field` is the config key stem (e.g. `auth.password`) used in
-/// errors; errors name the env var or file, never the value.
-///
-/// A file's trailing newline (`\n` or `\r\n`) is removed, as `echo x > file`
-/// and most secret managers add one. Empty secrets are an error.
-pub(crate) fn read_secret(
-    field: &str,
-    literal: Option<&str>,
-    env: Option<&str>,
-    file: Option<&Path>,
-) -> Result<Option<Secret>, ConfigError> {
-    use wasmpush_model::secret::{SecretError, SecretSource};
-    let source = SecretSource {
-        literal: literal.map(str::to_owned),
-        env: env.map(str::to_owned),
-        file: file.map(Path::to_path_buf),
-    };
-    source.read(field).map_err(|e| match e {
-        SecretError::Ambiguous { .. } => {
-            ConfigError::field(field, format!("give only one of `{field}`, `{field}_env` and `{field}_file`"))
-        }
-        SecretError::MissingEnv { var, .. } => ConfigError::field(
-            &format!("{field}_env"),
-            format!("environment variable `{var}` is not set or not valid UTF-8"),
-        ),
-        SecretError::File { path, source, .. } => {
-            ConfigError::field(&format!("{field}_file"), format!("cannot read `{}`: {source}", path.display()))
-        }
-        SecretError::Empty { .. } => ConfigError::field(field, "the secret is empty".to_owned()),
-    })
-}
 
 /// Replaces every known secret value with `***` in text that may be logged.
 ///
@@ -335,18 +300,5 @@ mod tests {
         }
         assert_eq!(all.redact("later-token-0255"), "***");
         assert_eq!(all.redact("fixed-secret"), "***", "configured secrets are never forgotten");
-    }
-
-    #[test]
-    fn reads_file_and_trims_newline_and_rejects_two_sources() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("tok");
-        std::fs::write(&p, "abc\r\n").unwrap();
-        let s = read_secret("auth.token", None, None, Some(&p)).unwrap().unwrap();
-        assert_eq!(s.expose(), "abc");
-        let e = read_secret("auth.token", Some("x"), None, Some(&p)).unwrap_err();
-        assert!(e.to_string().contains("auth.token"), "{e}");
-        let e = read_secret("auth.token", None, Some("WASMPUSH_SURELY_UNSET_VAR"), None).unwrap_err();
-        assert!(e.to_string().contains("WASMPUSH_SURELY_UNSET_VAR"), "{e}");
     }
 }

@@ -36,8 +36,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Url;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
 
-use crate::config::{AuthConfig, ConfigError, TargetConfig};
-use crate::secrets::{Redactor, Secret, read_secret};
+use crate::config::{AuthConfig, ConfigError, TargetConfig, github_token_url, parse_endpoint, read_secret};
+use crate::secrets::{Redactor, Secret};
 
 /// How long before a token's expiry it is refreshed (at most half its
 /// lifetime).
@@ -112,111 +112,6 @@ impl fmt::Debug for TokenProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenProvider").field("type", &self.source.kind()).field("url", &self.url.as_str()).finish()
     }
-}
-
-fn parse_endpoint(field: &str, raw: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(raw.trim()).map_err(|e| ConfigError::field(field, format!("not a valid URL: {e}")))?;
-    if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(ConfigError::field(field, "must start with http:// or https://".to_owned()));
-    }
-    if url.host_str().is_none_or(str::is_empty) || !url.username().is_empty() || url.password().is_some() {
-        return Err(ConfigError::field(field, "needs a host and no user:password@".to_owned()));
-    }
-    if url.fragment().is_some() {
-        return Err(ConfigError::field(field, "must not contain a #fragment".to_owned()));
-    }
-    Ok(url)
-}
-
-/// `{api_url}/app/installations/{installation_id}/access_tokens`.
-fn github_token_url(api_url: &str, installation_id: &str) -> Result<Url, ConfigError> {
-    let base = parse_endpoint("auth.api_url", api_url)?;
-    if base.query().is_some() {
-        return Err(ConfigError::field("auth.api_url", "must not contain a query".to_owned()));
-    }
-    let mut url = base.clone();
-    url.set_path(&format!("{}/app/installations/{installation_id}/access_tokens", base.path().trim_end_matches('/')));
-    Ok(url)
-}
-
-fn count_given(options: &[bool]) -> usize {
-    options.iter().filter(|b| **b).count()
-}
-
-/// Checks a token provider's options without reading secrets.
-pub(crate) fn validate(cfg: &TargetConfig) -> Result<(), ConfigError> {
-    match &cfg.auth {
-        Some(AuthConfig::OAuth2ClientCredentials {
-            token_url,
-            client_id,
-            client_secret,
-            client_secret_env,
-            client_secret_file,
-            scope,
-        }) => {
-            parse_endpoint("auth.token_url", token_url)?;
-            if client_id.is_empty() || client_id.chars().any(char::is_control) {
-                return Err(ConfigError::field("auth.client_id", "must be non-empty text".to_owned()));
-            }
-            let given =
-                count_given(&[client_secret.is_some(), client_secret_env.is_some(), client_secret_file.is_some()]);
-            if given != 1 {
-                return Err(ConfigError::field(
-                    "auth.client_secret",
-                    "give exactly one of `client_secret_env`, `client_secret_file` and `client_secret`".to_owned(),
-                ));
-            }
-            if scope.as_deref().is_some_and(|s| s.chars().any(char::is_control)) {
-                return Err(ConfigError::field("auth.scope", "must not contain control characters".to_owned()));
-            }
-        }
-        Some(AuthConfig::GitHubApp { app_id, installation_id, private_key_file, private_key_env, api_url }) => {
-            if app_id.is_empty() || !app_id.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(ConfigError::field(
-                    "auth.app_id",
-                    "must be the app's id or client id (no spaces)".to_owned(),
-                ));
-            }
-            if installation_id.is_empty() || !installation_id.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ConfigError::field("auth.installation_id", "must be a number".to_owned()));
-            }
-            if count_given(&[private_key_file.is_some(), private_key_env.is_some()]) != 1 {
-                return Err(ConfigError::field(
-                    "auth.private_key",
-                    "give exactly one of `private_key_file` and `private_key_env`".to_owned(),
-                ));
-            }
-            github_token_url(api_url, installation_id)?;
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// Remarks for `wasmpush check`.
-pub(crate) fn warnings(cfg: &TargetConfig) -> Vec<String> {
-    let plain = |u: &str| u.trim_start().to_ascii_lowercase().starts_with("http://");
-    let mut w = Vec::new();
-    match &cfg.auth {
-        Some(AuthConfig::OAuth2ClientCredentials { token_url, client_secret, .. }) => {
-            if client_secret.is_some() {
-                w.push(
-                    "`auth.client_secret` is written in the config; prefer `client_secret_env` or `client_secret_file`"
-                        .to_owned(),
-                );
-            }
-            if plain(token_url) {
-                w.push(
-                    "`auth.token_url` is plain `http://`: the client secret and tokens travel unencrypted".to_owned(),
-                );
-            }
-        }
-        Some(AuthConfig::GitHubApp { api_url, .. }) if plain(api_url) => {
-            w.push("`auth.api_url` is plain `http://`: the app's JWT and tokens travel unencrypted".to_owned());
-        }
-        _ => {}
-    }
-    w
 }
 
 /// Builds the token provider of `cfg.auth`, if it is one: reads the client

@@ -4,6 +4,10 @@
 //! Unknown keys are refused (`deny_unknown_fields`); the host hands over
 //! a reporter's table without its own keys (`name`, `generator`).
 //!
+//! This file says what each option means; [`validate`] says whether a
+//! target's options are valid (every check and warning, in one file);
+//! [`crate::resolve`] turns valid options into what a sender uses.
+//!
 //! Example (TOML):
 //! ```toml
 //! [[reporter]]
@@ -21,11 +25,15 @@
 //! signing_secret_env = "HOOK_SIGNING_SECRET"
 //! ```
 
+mod validate;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+pub(crate) use validate::{check_config_header_name, github_token_url, parse_endpoint, parse_server_url, read_secret};
 
 /// Error in a reporter's push options. Its `Display` names the offending key
 /// (`field`), never a secret value.
@@ -322,31 +330,6 @@ fn default_concurrency() -> usize {
     8
 }
 
-/// Header names that look like they carry credentials: a literal value for
-/// one of them makes [`TargetConfig::warnings`] complain.
-/// Webhook URLs whose path or query is the credential: Slack, Discord,
-/// Microsoft Teams / Power Automate, Google Chat, Mattermost, or any URL
-/// with a secret-looking query key.
-fn secret_url_looking(url: &str) -> bool {
-    let u = url.to_ascii_lowercase();
-    let hosts = [
-        "hooks.slack.com/",
-        "discord.com/api/webhooks/",
-        "discordapp.com/api/webhooks/",
-        ".webhook.office.com/",
-        "logic.azure.com",
-        "chat.googleapis.com/",
-        "/hooks/",
-    ];
-    hosts.iter().any(|h| u.contains(h))
-        || reqwest::Url::parse(url).is_ok_and(|p| p.query_pairs().any(|(k, _)| secret_looking(&k) || k == "sig"))
-}
-
-pub(crate) fn secret_looking(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["auth", "token", "secret", "key", "password", "cookie", "signature"].iter().any(|w| n.contains(w))
-}
-
 impl TargetConfig {
     /// A config with only `server_url` set and every default (handy for the
     /// host's tests and for code that builds targets programmatically).
@@ -378,72 +361,6 @@ impl TargetConfig {
         }
     }
 
-    /// Checks everything that can be checked without reading secrets or
-    /// files: URL shape, header names, numbers. `wasmpush
-    /// check` should call this; [`TargetConfig::resolve`] calls it too.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let url = self.server_url_secret()?;
-        crate::resolve::parse_server_url(url.expose())?;
-        for name in self.headers.keys() {
-            crate::resolve::check_config_header_name(name, self.auth.is_some())?;
-        }
-        crate::query::validate(self)?;
-        crate::token::validate(self)?;
-        if let Some(AuthConfig::Basic { user, .. }) = &self.auth
-            && user.contains(':')
-        {
-            return Err(ConfigError::field("auth.user", "must not contain `:`".to_owned()));
-        }
-        if self.key.is_some() && self.cert.is_none() {
-            return Err(ConfigError::field("key", "`key` needs `cert`".to_owned()));
-        }
-        if self.timeout.0.is_zero() {
-            return Err(ConfigError::field("timeout", "must be greater than zero".to_owned()));
-        }
-        if !(0.0..=1.0).contains(&self.retry_jitter) {
-            return Err(ConfigError::field("retry_jitter", "must be between 0 and 1".to_owned()));
-        }
-        if self.max_attempts == Some(0) {
-            return Err(ConfigError::field("max_attempts", "must be at least 1".to_owned()));
-        }
-        if self.methods.is_empty() {
-            return Err(ConfigError::field("methods", "must list at least one method (e.g. [\"POST\"])".to_owned()));
-        }
-        if self.concurrency == 0 {
-            return Err(ConfigError::field("concurrency", "must be at least 1".to_owned()));
-        }
-        if self.retry_schedule.as_ref().is_some_and(|s| s.is_empty()) && self.max_attempts.is_some_and(|m| m > 1) {
-            return Err(ConfigError::field("retry_schedule", "is empty but max_attempts asks for retries".to_owned()));
-        }
-        // A wait longer than this is a typo, and jitter arithmetic on it
-        // would overflow.
-        const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
-        if let Some((i, d)) = self.retry_schedule.iter().flatten().enumerate().find(|(_, d)| d.0 > LONGEST_WAIT) {
-            return Err(ConfigError::field(
-                "retry_schedule",
-                format!("entry {i} waits {}: at most 30 days", humantime::format_duration(d.0)),
-            ));
-        }
-        Ok(())
-    }
-
-    /// `server_url`, `server_url_env` or `server_url_file`, read (exactly
-    /// one must be given).
-    pub(crate) fn server_url_secret(&self) -> Result<crate::secrets::Secret, ConfigError> {
-        crate::secrets::read_secret(
-            "server_url",
-            self.server_url.as_deref(),
-            self.server_url_env.as_deref(),
-            self.server_url_file.as_deref(),
-        )?
-        .ok_or_else(|| {
-            ConfigError::field(
-                "server_url",
-                "missing: give `server_url`, `server_url_env` or `server_url_file`".to_owned(),
-            )
-        })
-    }
-
     /// Where reports go, for display: the URL when it is written in the
     /// config, else where it is read from (a secret URL is never shown).
     pub fn server_url_for_display(&self) -> String {
@@ -453,97 +370,5 @@ impl TargetConfig {
             (None, None, Some(file)) => format!("(URL from file {})", file.display()),
             (None, None, None) => "(no URL)".to_owned(),
         }
-    }
-
-    /// Non-fatal remarks for `wasmpush check`: literal secrets in the config,
-    /// `verify = false`, a secret-looking header given literally, plain
-    /// `http://` with credentials.
-    pub fn warnings(&self) -> Vec<String> {
-        let mut w = Vec::new();
-        if let Some(url) = &self.server_url
-            && secret_url_looking(url)
-        {
-            w.push(
-                "`server_url` looks like a webhook URL that is itself a credential; prefer `server_url_env` or `server_url_file` (then it is redacted in logs)"
-                    .to_owned(),
-            );
-        }
-        match &self.auth {
-            Some(AuthConfig::Basic { password: Some(_), .. }) => {
-                w.push("`auth.password` is written in the config; prefer `password_env` or `password_file`".to_owned())
-            }
-            Some(AuthConfig::Bearer { token: Some(_), .. }) => {
-                w.push("`auth.token` is written in the config; prefer `token_env` or `token_file`".to_owned())
-            }
-            _ => {}
-        }
-        w.extend(crate::query::warnings(self));
-        w.extend(crate::token::warnings(self));
-        if self.signing_secret.is_some() {
-            w.push(
-                "`signing_secret` is written in the config; prefer `signing_secret_env` or `signing_secret_file`"
-                    .to_owned(),
-            );
-        }
-        for (name, v) in &self.headers {
-            if matches!(v, HeaderValueConfig::Literal(_)) && secret_looking(name) {
-                w.push(format!(
-                    "header `{name}` looks like a credential but is written literally; use `{{ value_env = ... }}` or `{{ value_file = ... }}`"
-                ));
-            }
-        }
-        if !self.verify {
-            w.push("`verify = false`: the server certificate is not checked".to_owned());
-        }
-        let has_creds = self.auth.is_some()
-            || self.headers.values().any(|v| matches!(v, HeaderValueConfig::Secret(_)))
-            || self.query.values().any(|v| matches!(v, QueryValueConfig::Secret(_)));
-        let plain_http =
-            self.server_url.as_deref().is_some_and(|u| u.trim_start().to_ascii_lowercase().starts_with("http://"));
-        if has_creds && plain_http {
-            w.push("credentials are sent over plain `http://`".to_owned());
-        }
-        w
-    }
-
-    /// Reads secrets and certificate files and builds everything a sender
-    /// needs. Errors name the field (and env var or file), never a value.
-    pub fn resolve(&self) -> Result<crate::resolve::ResolvedTarget, ConfigError> {
-        crate::resolve::resolve(self)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_absurd_retry_wait_is_refused_naming_the_field() {
-        let cfg: TargetConfig =
-            toml::from_str("server_url = \"http://127.0.0.1:1/\"\nretry_schedule = [\"5s\", \"100000d\"]").unwrap();
-        let err = cfg.validate().unwrap_err();
-        assert_eq!(err.field, "retry_schedule");
-        assert!(err.message.contains("entry 1") && err.message.contains("30 days"), "{}", err.message);
-        let ok: TargetConfig =
-            toml::from_str("server_url = \"http://127.0.0.1:1/\"\nretry_schedule = [\"30d\"]").unwrap();
-        assert!(ok.validate().is_ok());
-    }
-
-    #[test]
-    fn a_secret_url_comes_from_one_place_and_a_literal_webhook_url_warns() {
-        let both: TargetConfig =
-            toml::from_str("server_url = \"http://127.0.0.1:1/\"\nserver_url_env = \"HOOK_URL\"").unwrap();
-        let err = both.validate().unwrap_err();
-        assert!(err.to_string().contains("give only one of `server_url`, `server_url_env`"), "{err}");
-        let none: TargetConfig = toml::from_str("timeout = \"5s\"").unwrap();
-        assert!(none.validate().unwrap_err().to_string().contains("server_url"));
-        let slack = TargetConfig::new("https://hooks.slack.com/services/T000/B000/XXXXXXXX");
-        assert!(slack.warnings().iter().any(|w| w.contains("server_url_file")), "{:?}", slack.warnings());
-        let keyed = TargetConfig::new("https://chat.example/api?key=abc");
-        assert!(keyed.warnings().iter().any(|w| w.contains("server_url_env")));
-        assert!(TargetConfig::new("https://ci.example/hooks-dashboard").warnings().is_empty());
-        let from_env: TargetConfig = toml::from_str("server_url_env = \"WASMPUSH_TEST_UNSET_URL\"").unwrap();
-        assert_eq!(from_env.server_url_for_display(), "(URL from env WASMPUSH_TEST_UNSET_URL)");
-        assert!(from_env.validate().unwrap_err().to_string().contains("server_url_env"));
     }
 }

@@ -8,7 +8,8 @@
 //!   "events":["build-finished"],"needs":{"properties":true,"steps":false,"logs":false,
 //!   "log-contents":"none","previous-build":false}}`. Field names follow the
 //!   WIT record `info` (`log-contents` is `"none"`, `"all"` or `{"only":[…]}`);
-//!   unknown fields are ignored, every field is optional.
+//!   unknown fields are ignored, every field is optional. `needs` is the
+//!   model's [`Needs`], written in this JSON spelling.
 //! - The registry-standard sections of the `wasm-metadata` crate
 //!   (`component-name`, `version`, `description`, `authors`, `licenses`,
 //!   `source`, `homepage`, `revision`, `producers`), used for whatever the
@@ -24,6 +25,8 @@ use wasm_metadata::{AddMetadata, AddMetadataField, Payload as MetaPayload};
 use wasmparser::{Chunk, Encoding, Parser, Payload};
 
 use crate::digest::Sha256;
+
+pub use wasmpush_model::needs::{LogContents, Needs};
 
 /// Name of the custom section holding wasmpush's JSON metadata.
 pub const SECTION_NAME: &str = "wasmpush:metadata";
@@ -54,41 +57,62 @@ pub struct Metadata {
     /// Event kinds it wants, as in WIT (`build-new`, `build-finished`, `buildset-complete`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<String>,
-    /// What the host must put into payloads (WIT `needs`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the host must put into payloads (WIT `needs`; its `kinds` are
+    /// not part of this field, see [`events`](Self::events)).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "needs_json")]
     pub needs: Option<Needs>,
 }
 
-/// WIT `needs`, as JSON.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", default)]
-pub struct Needs {
-    /// Build properties.
-    pub properties: bool,
-    /// Steps.
-    pub steps: bool,
-    /// Logs (without text).
-    pub logs: bool,
-    /// Which log texts.
-    pub log_contents: LogContents,
-    /// `prev_build` on finished events.
-    pub previous_build: bool,
-    /// The build's `changes` (contract 0.2).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub changes: bool,
-}
+/// The `needs` object of the metadata JSON, converted to and from the
+/// model's [`Needs`] (the one definition; see `wasmpush_model::needs`).
+///
+/// The wire format really differs from [`Needs`]'s own serde, so it has its
+/// own shape here: field names as in the WIT record (`log-contents`,
+/// `previous-build`), every flag off when absent (not Buildbot's defaults),
+/// unknown fields ignored (a newer contract may add some), `changes`
+/// written only when set (contract 0.2), and no event kinds (those are
+/// [`Metadata::events`]): needs read from metadata have empty `kinds`.
+mod needs_json {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use wasmpush_model::needs::{LogContents, Needs};
 
-/// WIT `log-contents`: `"none"`, `"all"` or `{"only": [names]}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LogContents {
-    /// No log text.
-    #[default]
-    None,
-    /// Every log's text.
-    All,
-    /// Only these logs.
-    Only(Vec<String>),
+    #[derive(Default, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case", default)]
+    struct Wire {
+        properties: bool,
+        steps: bool,
+        logs: bool,
+        log_contents: LogContents,
+        previous_build: bool,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        changes: bool,
+    }
+
+    pub fn serialize<S: Serializer>(needs: &Option<Needs>, s: S) -> Result<S::Ok, S::Error> {
+        needs
+            .as_ref()
+            .map(|n| Wire {
+                properties: n.properties,
+                steps: n.steps,
+                logs: n.logs,
+                log_contents: n.log_contents.clone(),
+                previous_build: n.previous_build,
+                changes: n.changes,
+            })
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Needs>, D::Error> {
+        Ok(Option::<Wire>::deserialize(d)?.map(|w| Needs {
+            properties: w.properties,
+            steps: w.steps,
+            logs: w.logs,
+            log_contents: w.log_contents,
+            previous_build: w.previous_build,
+            changes: w.changes,
+            ..Needs::nothing()
+        }))
+    }
 }
 
 /// Everything [`inspect`] learns about a component.
@@ -329,4 +353,30 @@ pub fn embed_metadata(bytes: &[u8], meta: &Metadata) -> Result<Vec<u8>, Metadata
     // A custom section has id 0 in components as in modules.
     wasm_encoder::Section::append_to(&section, &mut out);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_keep_the_wit_json_spelling() {
+        let meta = Metadata {
+            needs: Some(Needs {
+                properties: true,
+                log_contents: LogContents::Only(["stdio".into()].into()),
+                ..Needs::nothing()
+            }),
+            ..Metadata::default()
+        };
+        let json = serde_json::to_string(&meta).unwrap();
+        assert_eq!(
+            json,
+            r#"{"needs":{"properties":true,"steps":false,"logs":false,"log-contents":{"only":["stdio"]},"previous-build":false}}"#
+        );
+        assert_eq!(serde_json::from_str::<Metadata>(&json).unwrap(), meta);
+        // Absent flags are off (not Buildbot's defaults), unknown fields are ignored.
+        let m: Metadata = serde_json::from_str(r#"{"needs":{"changes":true,"future":1}}"#).unwrap();
+        assert_eq!(m.needs, Some(Needs { changes: true, ..Needs::nothing() }));
+    }
 }

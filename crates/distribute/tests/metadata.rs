@@ -46,9 +46,10 @@ fn embed_then_inspect_round_trips_and_replaces() {
             properties: true,
             steps: true,
             logs: false,
-            log_contents: LogContents::Only(vec!["compile.stdio".into()]),
+            log_contents: LogContents::Only(["compile.stdio".into()].into()),
             previous_build: true,
             changes: true,
+            ..Needs::nothing()
         }),
     };
     let stamped = embed_metadata(&wasm, &meta).unwrap();

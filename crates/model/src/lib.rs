@@ -1,5 +1,6 @@
-//! What every wasmpush crate shares, in one home: how a secret is read and
-//! kept out of text ([`secret`]), how a byte size and a duration are written
+//! What every wasmpush crate shares, in one home: which events there are
+//! ([`event`]) and what a generator needs in their payloads ([`needs`]),
+//! how a secret is read and kept out of text ([`secret`]), how a byte size and a duration are written
 //! ([`size`], [`duration`]), which HTTP methods a report may use ([`method`]),
 //! how a duration is counted into buckets
 //! ([`histogram`]), how an error chain becomes one line ([`error_chain`]),
@@ -7,10 +8,15 @@
 //! ([`install_crypto_provider`]).
 
 pub mod duration;
+pub mod event;
 pub mod histogram;
 pub mod method;
+pub mod needs;
 pub mod secret;
 pub mod size;
+
+pub use event::{EventKind, UnknownEventKind};
+pub use needs::{LogContents, Needs};
 
 /// `err` and all its sources joined with `: `, skipping a source whose text
 /// its parent already contains (reqwest's and hyper's `Display` hide the

@@ -2,52 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::fmt;
-use std::str::FromStr;
 
-/// The Buildbot events wasmpush reports on (Buildbot's `wanted_event_keys`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "kebab-case")]
-pub enum EventKind {
-    /// `builds/<id>/new`.
-    BuildNew,
-    /// `builds/<id>/finished`.
-    BuildFinished,
-    /// `buildsets/<id>/complete`.
-    BuildsetComplete,
-}
-
-impl EventKind {
-    /// All kinds, in a stable order.
-    pub const ALL: [EventKind; 3] = [EventKind::BuildNew, EventKind::BuildFinished, EventKind::BuildsetComplete];
-
-    /// The name used in configs, the WIT and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::BuildNew => "build-new",
-            EventKind::BuildFinished => "build-finished",
-            EventKind::BuildsetComplete => "buildset-complete",
-        }
-    }
-}
-
-impl fmt::Display for EventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An event kind name that is not one of [`EventKind::ALL`].
-#[derive(Debug, thiserror::Error)]
-#[error("unknown event kind {0:?} (expected build-new, build-finished or buildset-complete)")]
-pub struct UnknownEventKind(pub String);
-
-impl FromStr for EventKind {
-    type Err = UnknownEventKind;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EventKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| UnknownEventKind(s.to_string()))
-    }
-}
+pub use wasmpush_model::event::{EventKind, UnknownEventKind};
 
 /// One Buildbot event with its assembled payload.
 ///

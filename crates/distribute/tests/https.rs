@@ -44,7 +44,7 @@ async fn https_fetch_pin_signature_offline_and_refusals() {
     let f = load(&store, &src, &policy, &opts).await.unwrap();
     assert_eq!((f.origin, f.sha256), (Origin::Network, Sha256::of(&wasm)));
     assert_eq!(f.signed_by, Some(key.public_key().key_id()));
-    assert!(server.hits.lock().unwrap().contains(&"/gen/ping.wasm.sig".to_string()));
+    assert!(server.hits().contains(&"/gen/ping.wasm.sig".to_string()));
 
     // The signature is required: a component without one is refused.
     let unsigned = GeneratorSource::parse(&server.url("/gen/unsigned.wasm")).unwrap();

@@ -273,10 +273,10 @@ async fn slow_clients_cannot_exhaust_the_relay() {
 async fn the_relay_serves_https_with_its_own_certificate() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let ca = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let ca = wasmpush_testkit::tls::self_signed();
     let (cert, key) = (dir.path().join("relay.pem"), dir.path().join("relay.key"));
-    std::fs::write(&cert, ca.cert.pem()).unwrap();
-    std::fs::write(&key, ca.signing_key.serialize_pem()).unwrap();
+    std::fs::write(&cert, &ca.cert_pem).unwrap();
+    std::fs::write(&key, &ca.key_pem).unwrap();
     let cfg: RelayConfig = serde_json::from_value(serde_json::json!({
         "listen": "127.0.0.1:0", "auth": {"type": "basic", "user": "bb", "password": "pw"},
         "tls": {"cert": cert, "key": key},
@@ -289,7 +289,7 @@ async fn the_relay_serves_https_with_its_own_certificate() {
     let task = tokio::spawn(async move { server.serve(tx).await.unwrap() });
 
     let trusting = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(ca.cert.pem().as_bytes()).unwrap())
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.cert_pem.as_bytes()).unwrap())
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
@@ -304,8 +304,8 @@ async fn the_relay_serves_https_with_its_own_certificate() {
     assert!(plain.is_err(), "clear text must not be served: {plain:?}");
 
     // A key from another certificate is refused at start, naming the field.
-    let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    std::fs::write(&key, other.signing_key.serialize_pem()).unwrap();
+    let other = wasmpush_testkit::tls::self_signed();
+    std::fs::write(&key, &other.key_pem).unwrap();
     let err = RelayServer::bind(&cfg).await.err().expect("a mismatched key is refused").to_string();
     assert!(err.starts_with("relay: tls.key:"), "{err}");
     task.abort();

@@ -1,7 +1,7 @@
 //! Test helpers: a real OCI registry (Debian's `docker-registry`, installed
-//! with apt when missing) and a real HTTPS file server (hyper + rustls, with
-//! an rcgen CA), both on 127.0.0.1 and stopped when dropped; real components
-//! built by `scripts/build-generators.sh`.
+//! with apt when missing) and a real HTTPS file server (`wasmpush-testkit`'s
+//! server and test CA), both on 127.0.0.1 and stopped when dropped; real
+//! components built by `scripts/build-generators.sh`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -12,12 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use wasmpush_distribute::{FetchOptions, OciRef};
+use wasmpush_testkit::tls::{Ca, server_tls};
+use wasmpush_testkit::{Received, Reply, Server, serve};
 
 const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 
@@ -163,93 +160,43 @@ impl Drop for Registry {
     }
 }
 
-/// A test CA and a 127.0.0.1 server certificate it signed.
-pub struct Tls {
-    pub ca_pem: String,
-    pub server: Arc<rustls::ServerConfig>,
-}
-
-pub fn tls() -> Tls {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.distinguished_name.push(rcgen::DnType::CommonName, "wasmpush distribute test CA");
-    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let ca_cert = params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(params, ca_key);
-    let mut leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = leaf.signed_by(&key, &issuer).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(cert.der().to_vec())],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )
-        .unwrap();
-    Tls { ca_pem: ca_cert.pem(), server: Arc::new(server) }
-}
-
-/// An HTTPS server on 127.0.0.1 serving `files` (path → bytes; 404 otherwise).
+/// An HTTPS server on 127.0.0.1 serving `files` (path → bytes; 404
+/// otherwise) with a certificate from a fresh test CA.
 pub struct HttpsServer {
     pub addr: SocketAddr,
+    /// The CA to trust (`extra_roots_pem`).
     pub ca_pem: String,
     pub files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
-    pub hits: Arc<Mutex<Vec<String>>>,
-    task: tokio::task::JoinHandle<()>,
+    server: Server,
 }
 
 impl HttpsServer {
     pub async fn start(files: HashMap<String, Vec<u8>>) -> HttpsServer {
-        let tls = tls();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let ca = Ca::new();
         let files = Arc::new(Mutex::new(files));
-        let hits: Arc<Mutex<Vec<String>>> = Arc::default();
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls.server.clone());
-        let (f2, h2) = (files.clone(), hits.clone());
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let (files, hits, acceptor) = (f2.clone(), h2.clone(), acceptor.clone());
-                tokio::spawn(async move {
-                    let Ok(s) = acceptor.accept(stream).await else { return };
-                    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let path = req.uri().path().to_string();
-                        hits.lock().unwrap().push(path.clone());
-                        let body = files.lock().unwrap().get(&path).cloned();
-                        async move {
-                            let resp = match body {
-                                Some(b) => hyper::Response::new(Full::new(Bytes::from(b))),
-                                None => hyper::Response::builder().status(404).body(Full::new(Bytes::new())).unwrap(),
-                            };
-                            Ok::<_, std::convert::Infallible>(resp)
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(s), svc).await;
-                });
+        let served = files.clone();
+        let script = Arc::new(move |r: &Received, _| {
+            let path = r.path.split('?').next().unwrap_or_default();
+            match served.lock().unwrap().get(path) {
+                Some(b) => Reply::with_body(200, b.clone()),
+                None => Reply::status(404),
             }
         });
-        HttpsServer { addr, ca_pem: tls.ca_pem, files, hits, task }
+        let server = serve(script, Some(server_tls(&ca.leaf(false), None))).await;
+        HttpsServer { addr: server.addr, ca_pem: ca.pem, files, server }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("https://127.0.0.1:{}{path}", self.addr.port())
     }
 
+    /// The paths requested so far (without query), in arrival order.
+    pub fn hits(&self) -> Vec<String> {
+        self.server.requests().into_iter().map(|r| r.path.split('?').next().unwrap_or_default().to_owned()).collect()
+    }
+
     /// Stops accepting connections (the listener is closed on return).
     pub async fn stop(&mut self) {
-        self.task.abort();
-        let _ = (&mut self.task).await;
-    }
-}
-
-impl Drop for HttpsServer {
-    fn drop(&mut self) {
-        self.task.abort();
+        self.server.stop().await;
     }
 }

@@ -18,21 +18,29 @@
 //! instead ([`crate::Delivery::retry_dead`], [`crate::Delivery::drop_dead`]);
 //! both apply the same [`revive`] and [`remove`].
 //!
-//! Layout: [`report`] (what is stored: [`Outgoing`] in, [`Meta`] kept,
-//! [`Entry`]/[`Detail`] shown), this file (tables, opening, reads, admin),
-//! [`writer`] (the thread and its operations), [`memory`] (values kept
-//! from responses, a table of the same file).
+//! Layout, each file using only those above it: `error.rs`
+//! ([`OutboxError`]); `report.rs` (what is stored: [`Outgoing`] in,
+//! [`Meta`] kept, [`Entry`]/[`Detail`] shown, [`Selector`]); this file
+//! (tables, opening the file, reads, the row changes [`revive`] and
+//! [`remove`]); `memory.rs` (values kept from responses, a table of the
+//! same file) and `writer.rs` (the thread and its operations);
+//! `maintenance.rs` (tidying at open, the CLI's `list`/`retry`/`drop`).
 
+mod error;
+mod maintenance;
 pub mod memory;
 mod report;
 pub(crate) mod writer;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::SystemTime;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
+pub use error::OutboxError;
+pub(crate) use error::storage;
+pub(crate) use maintenance::open_for_delivery;
+pub use maintenance::{drop, list, retry};
 pub use report::{Detail, Entry, EntryState, Outgoing, Selector};
 pub(crate) use report::{Meta, index_key, ms_to_time, now_ms};
 
@@ -49,40 +57,6 @@ pub(crate) const INBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("inbo
 pub(crate) const SUPERSEDE: TableDefinition<&str, u64> = TableDefinition::new("supersede");
 /// `target \0 ordering key` → values kept from responses (see [`crate::memory`]).
 pub(crate) const MEMORY: TableDefinition<&str, &[u8]> = TableDefinition::new("memory");
-
-/// Errors of the outbox store.
-#[derive(Debug, thiserror::Error)]
-pub enum OutboxError {
-    /// Another process (a running `wasmpush`) has the outbox open.
-    #[error("outbox `{0}` is in use by a running wasmpush; stop it first")]
-    InUse(PathBuf),
-    /// The file could not be opened or created.
-    #[error("cannot open outbox `{path}`: {message}")]
-    Open {
-        /// The outbox file.
-        path: PathBuf,
-        /// What redb said.
-        message: String,
-    },
-    /// A read, write or commit failed.
-    #[error("outbox storage error: {0}")]
-    Storage(String),
-    /// An entry's metadata cannot be decoded.
-    #[error("outbox entry {seq} is corrupt: {message}")]
-    Corrupt {
-        /// The entry's sequence number.
-        seq: u64,
-        /// The decode error.
-        message: String,
-    },
-    /// The delivery service has shut down.
-    #[error("the delivery service is shut down")]
-    Closed,
-}
-
-pub(crate) fn storage<E: std::fmt::Display>(e: E) -> OutboxError {
-    OutboxError::Storage(e.to_string())
-}
 
 /// Every entry with this `webhook-id` (one per reporter at most), with its body.
 pub(crate) fn find(db: &Database, id: &str) -> Result<Vec<Detail>, OutboxError> {
@@ -270,85 +244,6 @@ pub(crate) fn remove(
         index.remove(m.index_key().as_str()).map_err(storage)?;
     }
     Ok(gone)
-}
-
-fn open_existing(path: &Path) -> Result<Option<Database>, OutboxError> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    open_db(path).map(Some)
-}
-
-/// Opens the outbox for [`crate::Delivery`] and tidies it: entries
-/// superseded in the previous run are removed (they were listed for that
-/// run only) and kept values older than [`memory::KEEP_FOR`] are pruned.
-/// Returns the database and every entry left, in FIFO order.
-///
-/// These two commits are the only outbox changes not made by the writer
-/// thread ([`writer`]): they are part of opening, done before the writer
-/// starts, while nothing else has the file (redb locks it to this process
-/// and the instance is not serving yet), and the entries returned for
-/// dispatch must already be without them.
-pub(crate) fn open_for_delivery(
-    path: &Path,
-    faults: Option<&crate::faults::StorageFaults>,
-) -> Result<(Database, Vec<(u64, Meta)>), OutboxError> {
-    let db = open_db_with(path, faults)?;
-    let txn = db.begin_write().map_err(storage)?;
-    {
-        let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
-        let mut bodies = txn.open_table(BODIES).map_err(storage)?;
-        let mut index = txn.open_table(INDEX).map_err(storage)?;
-        remove(&mut entries, &mut bodies, &mut index, &|m| m.state == EntryState::Superseded)?;
-    }
-    txn.commit().map_err(storage)?;
-    memory::prune(&db)?;
-    let entries = load_all(&db)?;
-    Ok((db, entries))
-}
-
-/// Applies an admin change to an outbox no `wasmpush` runs on, through a
-/// writer thread started for it and stopped after its commit: the CLI's
-/// changes take the same path as a running instance's. Returns how many
-/// entries changed.
-fn change_stopped(outbox_path: &Path, change: writer::Change) -> Result<usize, OutboxError> {
-    let Some(db) = open_existing(outbox_path)? else {
-        return Ok(0);
-    };
-    let (queue, ops) = writer::queue();
-    let failed = tokio::sync::watch::channel(None).0;
-    let thread = writer::spawn(Arc::new(db), ops, Box::new(|_, _| {}), failed)
-        .map_err(|e| OutboxError::Storage(format!("cannot start the outbox writer thread: {e}")))?;
-    let (ack, answer) = std::sync::mpsc::sync_channel(1);
-    let sent = queue.send(writer::Op::Admin { change, scope: writer::Scope::Any, ack });
-    let changed = match sent {
-        Ok(()) => answer.recv().map_err(|_| OutboxError::Closed).and_then(|r| r),
-        Err(_) => Err(OutboxError::Closed),
-    };
-    // No sender left: the writer ends and closes the file before we return.
-    std::mem::drop(queue);
-    let _ = thread.join();
-    changed.map(|v| v.len())
-}
-
-/// Lists every entry (pending and dead) in FIFO order. A missing file is an
-/// empty outbox.
-pub fn list(outbox_path: &Path) -> Result<Vec<Entry>, OutboxError> {
-    let Some(db) = open_existing(outbox_path)? else {
-        return Ok(Vec::new());
-    };
-    Ok(load_all(&db)?.iter().map(|(seq, m)| Entry::from_meta(*seq, m)).collect())
-}
-
-/// Makes the selected entries due now (dead → pending, attempts reset).
-/// The next `wasmpush` start delivers them. Returns how many changed.
-pub fn retry(outbox_path: &Path, sel: &Selector) -> Result<usize, OutboxError> {
-    change_stopped(outbox_path, writer::Change::Retry(sel.clone()))
-}
-
-/// Deletes the selected entries for good. Returns how many were removed.
-pub fn drop(outbox_path: &Path, sel: &Selector) -> Result<usize, OutboxError> {
-    change_stopped(outbox_path, writer::Change::Drop(sel.clone()))
 }
 
 #[cfg(test)]

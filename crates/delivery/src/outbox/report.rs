@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use wasmpush_model::method::Method;
 
-use super::OutboxError;
+use super::error::OutboxError;
 
 /// One report to push, as produced by the host's pipeline.
 #[derive(Debug, Clone, PartialEq, Eq)]

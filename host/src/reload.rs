@@ -3,7 +3,9 @@
 //!
 //! Watching is by polling modification time and size (no platform file
 //! notification needed; a rename-into-place is seen like an edit). A change
-//! reloads through [`Service::reload`]: the new set is compiled while events
+//! reloads through [`Service::reload`]: the new config goes through the same
+//! plan step as a start ([`crate::plan::Plan::build`]; reporters and their
+//! push options may not change), its generators are compiled while events
 //! keep flowing, then swapped in atomically; a set that fails to load leaves
 //! the old one running, and the error is logged.
 

@@ -2,10 +2,10 @@
 //!
 //! [`Service::start`] builds the config's [`Plan`] (everything decoded,
 //! checked and fetched) and starts it: every generator loaded, the outbox
-//! opened (which resumes whatever was pending). [`Service::run`] feeds the configured
-//! sources through the [`Dispatcher`] until the finite ones (replay) are
-//! exhausted and the long-running ones (relay, buildbot) are told to stop,
-//! then waits for delivery to settle.
+//! opened (which resumes whatever was pending). [`Service::run`] feeds the
+//! configured sources through the [`Dispatcher`] until the finite ones
+//! (replay) are exhausted and the long-running ones (relay, buildbot) are
+//! told to stop, then waits for delivery to settle.
 
 use crate::config::{Config, ConfigError};
 use crate::dispatch::{Dispatcher, WorkerDied};
@@ -185,8 +185,9 @@ impl Service {
         Ok(())
     }
 
-    /// Loads the generators of `config` in the background of running events
-    /// and, only if every one loads, switches to them atomically. Events
+    /// Builds the plan of `config` (the same step as a start), loads its
+    /// generators in the background of running events and, only if every
+    /// one loads, switches to them atomically. Events
     /// already being generated finish on the old version; the next event
     /// uses the new one. On any error the old generators stay live and the
     /// error says why. Reporters and their push options cannot change

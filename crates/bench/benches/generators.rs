@@ -69,7 +69,9 @@ fn timed_iters(id: &str, iters: u64, mut call: impl FnMut()) -> Duration {
 fn bench_generators(c: &mut Criterion) -> anyhow::Result<()> {
     let (kind, payload) = payloads::five_kb()?;
     let host = Runtime::new(&RuntimeOptions::default())?;
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    // Criterion's positional filter (option values such as the `3` of
+    // `--measurement-time 3` are numbers, never a filter).
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-') && a.parse::<f64>().is_err());
     let mut group = c.benchmark_group("generate");
     for (_, stem) in paths::LANGUAGES {
         // Skip generators the criterion filter excludes without loading them

@@ -7,7 +7,7 @@ mod common;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 use wasmpush::config::Config;
-use wasmpush::receiver::Receiver;
+use wasmpush_testkit::Receiver;
 use wasmpush::service::Service;
 
 /// `GET path` with an optional bearer token: (status, body).

@@ -334,7 +334,7 @@ fn github_status_reads_owner_and_repo_like_buildbot() {
 fn github_checks_creates_then_completes_the_same_run_within_one_process() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    let receiver = rt.block_on(wasmpush_testkit::Receiver::start()).unwrap();
     receiver.respond_with_body(|r| {
         if r.method == "POST" { (201, r#"{"id": 4242, "status": "in_progress"}"#.into()) } else { (200, "{}".into()) }
     });
@@ -383,7 +383,7 @@ fn github_checks_creates_then_completes_the_same_run_within_one_process() {
 fn a_catalog_plugin_without_kind_gets_its_reporters_default_generator() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    let receiver = rt.block_on(wasmpush_testkit::Receiver::start()).unwrap();
     let case = common::repo().join("plugins/github-status/expected/new-pending/payload.json");
     let payload: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case).unwrap()).unwrap();
     let events = dir.path().join("events.jsonl");

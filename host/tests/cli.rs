@@ -187,7 +187,7 @@ fn check_lists_generators_and_rejects_bad_configs() {
 fn outbox_list_retry_and_drop() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    let receiver = rt.block_on(wasmpush_testkit::Receiver::start()).unwrap();
     // The target refuses everything with 422: not retryable, so dead at once.
     receiver.respond_with(|_| 422);
     let (payload, _) = payload_file(dir.path(), "082.json");
@@ -343,7 +343,7 @@ fn pinned_digest_mismatch_is_refused_before_compiling() {
 fn hostile_reports_are_refused_and_nothing_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    let receiver = rt.block_on(wasmpush_testkit::Receiver::start()).unwrap();
     let (payload, _) = payload_file(dir.path(), "082.json");
     let hostile = common::generator("hostile");
     let mut cfg = format!("[[source]]\ntype = \"replay\"\npath = {:?}\n", payload.to_str().unwrap());
@@ -384,7 +384,7 @@ fn hostile_reports_are_refused_and_nothing_is_sent() {
 fn every_hostile_generator_is_contained_while_a_good_one_delivers() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    let receiver = rt.block_on(wasmpush_testkit::Receiver::start()).unwrap();
     let (payload, _) = payload_file(dir.path(), "082.json");
     let failing = [
         ("loop", "ran out of time (limit 300ms)"),
@@ -592,7 +592,7 @@ fn completions_and_man_pages_come_from_the_command_line_itself() {
 fn log_format_json_makes_every_log_line_a_json_object() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    let receiver = rt.block_on(wasmpush_testkit::Receiver::start()).unwrap();
     let (payload, _) = payload_file(dir.path(), "082.json");
     let cfg = dir.path().join("wasmpush.toml");
     std::fs::write(

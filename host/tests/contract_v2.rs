@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 use wasmpush::config::Config;
-use wasmpush::receiver::Receiver;
+use wasmpush_testkit::Receiver;
 use wasmpush::runtime::{Cause, Limits, Method, Runtime, RuntimeOptions};
 use wasmpush::service::Service;
 use wasmpush_sources::EventKind;

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use wasmpush::receiver::Receiver;
+use wasmpush_testkit::Receiver;
 
 const N: usize = 5000;
 

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use wasmpush::receiver::Receiver;
+use wasmpush_testkit::Receiver;
 
 /// POSTs per round.
 const N: usize = 1200;

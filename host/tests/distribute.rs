@@ -153,7 +153,7 @@ fn push_to_a_registry_pin_run_and_reuse_offline() {
     assert_eq!(std::fs::read(d.join("pulled.wasm")).unwrap(), std::fs::read(d.join("gen.wasm")).unwrap());
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    let receiver = rt.block_on(wasmpush_testkit::Receiver::start()).unwrap();
     let capture: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(common::repo().join("tests/fixtures/buildbot-4.3.0/captures/082.json")).unwrap(),
     )

@@ -110,7 +110,7 @@ fn every_example_works_through_the_running_host() {
     for case in cases() {
         let dir = tempfile::tempdir().unwrap();
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+        let receiver = rt.block_on(wasmpush_testkit::Receiver::start()).unwrap();
         let payload: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(case.dir.join("payload.json")).unwrap()).unwrap();
         let events = dir.path().join("events.jsonl");

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use wasmpush::config::Config;
 use wasmpush::faults::Faults;
-use wasmpush::receiver::Receiver;
+use wasmpush_testkit::Receiver;
 use wasmpush::service::{Service, ServiceError};
 use wasmpush_delivery::faults::StorageFaults;
 

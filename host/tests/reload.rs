@@ -10,7 +10,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 use wasmpush::config::Config;
-use wasmpush::receiver::Receiver;
+use wasmpush_testkit::Receiver;
 use wasmpush::service::Service;
 
 const N: usize = 2000;

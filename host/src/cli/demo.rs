@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use wasmpush::config::Config;
-use wasmpush::receiver::Receiver;
+use wasmpush_testkit::Receiver;
 use wasmpush::service::Service;
 
 const CONFIG: &str = include_str!("../../demo/wasmpush.toml");

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use wasmpush::receiver::Received;
+use wasmpush_testkit::Received;
 use wasmpush::runtime::{Generator, Report};
 use wasmpush_sources::EventKind;
 
@@ -112,7 +112,7 @@ pub fn check_in_process(g: &Generator, cases: &[Case]) -> usize {
 pub fn through_the_host(case: &Case, wasm: &str, cache: &Path, env: &[(&str, &Path)]) -> (Vec<Received>, Vec<Report>) {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let receiver = rt.block_on(wasmpush::receiver::Receiver::start()).unwrap();
+    let receiver = rt.block_on(wasmpush_testkit::Receiver::start()).unwrap();
     let payload: serde_json::Value = serde_json::from_str(&case.payload()).unwrap();
     let events = dir.path().join("events.jsonl");
     std::fs::write(&events, serde_json::json!({"kind": case.kind.as_str(), "payload": payload}).to_string()).unwrap();

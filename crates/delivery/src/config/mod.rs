@@ -4,7 +4,7 @@
 //! Unknown keys are refused (`deny_unknown_fields`); the host hands over
 //! a reporter's table without its own keys (`name`, `generator`).
 //!
-//! This file says what each option means; [`validate`] says whether a
+//! This file says what each option means; `validate.rs` says whether a
 //! target's options are valid (every check and warning, in one file);
 //! [`crate::resolve`] turns valid options into what a sender uses.
 //!

@@ -3,11 +3,11 @@
 //!
 //! Tables: `entries` (seq → JSON metadata), `bodies` (seq → body bytes),
 //! `index` (`target \0 id` → seq, for idempotent enqueue), `counters`, and
-//! `inbox` (events accepted but not yet generated, see [`INBOX`]).
+//! `inbox` (events accepted but not yet generated, see `INBOX`).
 //! `seq` grows with each enqueue, so iterating `entries` gives FIFO order.
 //!
-//! One thread changes the file: the [`writer`] (opening aside, see
-//! [`open_for_delivery`]). Readers ([`load_meta`], [`load_body`], …) read
+//! One thread changes the file: the `writer` (opening aside, see
+//! `open_for_delivery`). Readers (`load_meta`, `load_body`, …) read
 //! committed state from any thread.
 //!
 //! The admin functions [`list`], [`retry`] and [`drop`] are meant for the
@@ -16,13 +16,13 @@
 //! `drop` start a writer thread of their own for their one commit. A
 //! running instance changes the dead-letter list through its writer
 //! instead ([`crate::Delivery::retry_dead`], [`crate::Delivery::drop_dead`]);
-//! both apply the same [`revive`] and [`remove`].
+//! both apply the same `revive` and `remove`.
 //!
 //! Layout, each file using only those above it: `error.rs`
 //! ([`OutboxError`]); `report.rs` (what is stored: [`Outgoing`] in,
-//! [`Meta`] kept, [`Entry`]/[`Detail`] shown, [`Selector`]); this file
-//! (tables, opening the file, reads, the row changes [`revive`] and
-//! [`remove`]); `memory.rs` (values kept from responses, a table of the
+//! `Meta` kept, [`Entry`]/[`Detail`] shown, [`Selector`]); this file
+//! (tables, opening the file, reads, the row changes `revive` and
+//! `remove`); `memory.rs` (values kept from responses, a table of the
 //! same file) and `writer.rs` (the thread and its operations);
 //! `maintenance.rs` (tidying at open, the CLI's `list`/`retry`/`drop`).
 

@@ -12,7 +12,7 @@
 //! - [`Server`] ([`serve`]): a scripted server, plain HTTP or HTTPS, whose
 //!   replies (status, headers, body, delay) are chosen per request; it also
 //!   counts failed TLS handshakes. Delivery, distribute and relay tests use it.
-//! - [`tls`] (feature `tls`, for dev-dependencies only): one rcgen test CA
+//! - `tls` (feature `tls`, for dev-dependencies only): one rcgen test CA
 //!   that signs server and client certificates, a self-signed certificate and
 //!   the rustls server configuration for [`serve`]. The feature keeps rcgen
 //!   out of the host binary.

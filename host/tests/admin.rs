@@ -7,8 +7,8 @@ mod common;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 use wasmpush::config::Config;
-use wasmpush_testkit::Receiver;
 use wasmpush::service::Service;
+use wasmpush_testkit::Receiver;
 
 /// `GET path` with an optional bearer token: (status, body).
 fn get(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {

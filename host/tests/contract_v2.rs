@@ -7,10 +7,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 use wasmpush::config::Config;
-use wasmpush_testkit::Receiver;
 use wasmpush::runtime::{Cause, Limits, Method, Runtime, RuntimeOptions};
 use wasmpush::service::Service;
 use wasmpush_sources::EventKind;
+use wasmpush_testkit::Receiver;
 
 const PAYLOAD: &str = r#"{"buildid": 7, "number": 1, "builderid": 1, "results": 0, "complete": true}"#;
 

@@ -19,9 +19,9 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use wasmpush::config::Config;
 use wasmpush::faults::Faults;
-use wasmpush_testkit::Receiver;
 use wasmpush::service::{Service, ServiceError};
 use wasmpush_delivery::faults::StorageFaults;
+use wasmpush_testkit::Receiver;
 
 async fn post(port: u16, buildid: i64) -> Option<u16> {
     tokio::task::spawn_blocking(move || common::post(port, "/buildbot/build-finished", &common::build_body(buildid)))

@@ -10,8 +10,8 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 use wasmpush::config::Config;
-use wasmpush_testkit::Receiver;
 use wasmpush::service::Service;
+use wasmpush_testkit::Receiver;
 
 const N: usize = 2000;
 

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use wasmpush::config::Config;
-use wasmpush_testkit::Receiver;
 use wasmpush::service::Service;
+use wasmpush_testkit::Receiver;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use wasmpush::config::Config;
-use wasmpush_testkit::Receiver;
 use wasmpush::service::Service;
+use wasmpush_testkit::Receiver;
 
 const CONFIG: &str = include_str!("../../demo/wasmpush.toml");
 const EVENTS: &str = include_str!("../../demo/events.jsonl");

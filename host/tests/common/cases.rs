@@ -7,9 +7,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use wasmpush_testkit::Received;
 use wasmpush::runtime::{Generator, Report};
 use wasmpush_sources::EventKind;
+use wasmpush_testkit::Received;
 
 pub struct Case {
     pub label: String,

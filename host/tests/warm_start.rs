@@ -134,6 +134,7 @@ fn wasmpush_check_refuses_a_catalog_file_changed_in_place_after_a_warm_start() {
     std::fs::create_dir_all(&catalog).unwrap();
     let file = catalog.join("github-status.wasm");
     std::fs::copy(built("target/catalog/github-status.wasm"), &file).unwrap();
+    std::fs::copy(built("target/catalog/github-status.toml"), catalog.join("github-status.toml")).unwrap();
     settle();
     let cfg = dir.path().join("wasmpush.toml");
     std::fs::write(

@@ -341,16 +341,7 @@ impl Config {
             None => self.base_dir.join("wasmpush-outbox.redb"),
         }
     }
-
-    /// The limits for generator `g` of reporter `r` ([`crate::plan::limits`]).
-    pub fn limits_for(&self, r: usize, g: usize) -> Result<Limits, ConfigError> {
-        crate::plan::limits(self, r, g)
-    }
 }
-
-/// Settings as the string key/values the WIT carries (decoded in the plan
-/// step; here for callers that check a config piece by piece).
-pub use crate::plan::settings_pairs;
 
 /// `$XDG_CACHE_HOME/wasmpush`, else `$HOME/.cache/wasmpush`, else a folder in
 /// the temp dir.

@@ -92,10 +92,6 @@ pub struct Service {
     outbox_path: PathBuf,
 }
 
-/// Reporters' push options and the sources, checked: parts of the plan
-/// step, for callers that check a config piece by piece.
-pub use crate::plan::{sources, targets};
-
 impl Service {
     /// Builds the plan of `config` ([`Plan::build`]) and starts it. Must
     /// run inside Tokio.

@@ -23,8 +23,9 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
-use wasmpush::config::{Config, ConfigError, settings_pairs};
+use wasmpush::config::{Config, ConfigError};
 use wasmpush::filter::Filter;
+use wasmpush::plan::settings_pairs;
 use wasmpush::runtime::{Limits, Runtime, RuntimeOptions};
 use wasmpush_sources::EventKind;
 
@@ -50,16 +51,16 @@ fn fresh(ext: &str) -> PathBuf {
 // ---------------------------------------------------------------- config
 
 /// Writes `text` to a file and runs every check that needs no generator:
-/// parsing, `service::targets`, `service::sources`, and per generator what
-/// `Pipeline::build` checks before it loads the component (filter, settings,
+/// parsing, `plan::targets`, `plan::sources`, and per generator what
+/// `Plan::build` checks before it loads the component (filter, settings,
 /// limits; errors named the way it names them).
 fn check_config(text: &str) -> (PathBuf, Result<(), ConfigError>) {
     let path = fresh("toml");
     std::fs::write(&path, text).unwrap();
     let result = (|| {
         let config = Config::load(&path)?;
-        wasmpush::service::targets(&config)?;
-        wasmpush::service::sources(&config)?;
+        wasmpush::plan::targets(&config)?;
+        wasmpush::plan::sources(&config)?;
         let _ = (config.cache_dir(), config.outbox_path());
         for (ri, r) in config.reporters.iter().enumerate() {
             for (gi, g) in r.generators.iter().enumerate() {
@@ -67,7 +68,7 @@ fn check_config(text: &str) -> (PathBuf, Result<(), ConfigError>) {
                     format!("reporter {:?} generator {}", r.name, g.name.clone().unwrap_or_else(|| gi.to_string()));
                 Filter::new(&g.filter).map_err(|e| config.invalid(&field, e.to_string()))?;
                 settings_pairs(&g.settings).map_err(|e| config.invalid(&field, e))?;
-                config.limits_for(ri, gi)?;
+                wasmpush::plan::limits(&config, ri, gi)?;
             }
         }
         Ok(())
@@ -513,14 +514,14 @@ mod minimal {
         assert_names(&format!("{REPORTER}{GENERATOR}builders = \"linux\"\n"), "builders");
     }
 
-    /// `limits_for` reports `toml::de::Error::message()` only.
+    /// `plan::limits` reports `toml::de::Error::message()` only.
     #[test]
     fn generator_limits_errors_name_the_key() {
         assert_names(&format!("{REPORTER}{GENERATOR}limits = {{ timeout = 5 }}\n"), "timeout");
         assert_names(&format!("{REPORTER}{GENERATOR}limits = {{ memory = true }}\n"), "memory");
     }
 
-    /// `service::targets` reports `toml::de::Error::message()` only.
+    /// `plan::targets` reports `toml::de::Error::message()` only.
     #[test]
     fn reporter_type_errors_name_the_key() {
         assert_names(&format!("{REPORTER}max_attempts = \"3\"\n{GENERATOR}"), "max_attempts");
@@ -528,7 +529,7 @@ mod minimal {
         assert_names(&format!("{REPORTER}headers = 1\n{GENERATOR}"), "headers");
     }
 
-    /// `service::sources` reports `toml::de::Error::message()` only.
+    /// `plan::sources` reports `toml::de::Error::message()` only.
     #[test]
     fn relay_source_type_errors_name_the_key() {
         let relay = "[[source]]\ntype = \"relay\"\nauth = { type = \"none\" }\n";

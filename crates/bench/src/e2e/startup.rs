@@ -183,7 +183,7 @@ fn breakdown(config: &wasmpush::config::Config, rt: &tokio::runtime::Runtime) ->
     println!("step engine {}", t.elapsed().as_micros());
     for (ri, r) in config.reporters.iter().enumerate() {
         for (gi, g) in r.generators.iter().enumerate() {
-            let limits = config.limits_for(ri, gi).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let limits = wasmpush::plan::limits(config, ri, gi).map_err(|e| anyhow::anyhow!("{e}"))?;
             let t = Instant::now();
             let loaded = runtime
                 .load(&config.resolve(std::path::Path::new(&g.wasm)), None, limits)
@@ -191,7 +191,7 @@ fn breakdown(config: &wasmpush::config::Config, rt: &tokio::runtime::Runtime) ->
             println!("step load:{} {}", loaded.name(), t.elapsed().as_micros());
         }
     }
-    let targets = wasmpush::service::targets(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let targets = wasmpush::plan::targets(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let path = config.outbox_path().with_extension("breakdown.redb");
     let t = Instant::now();
     let delivery =

@@ -35,7 +35,7 @@ use crate::config::{Config, ConfigError};
 use serde::Deserialize;
 use std::path::PathBuf;
 use wasmpush_distribute::{
-    FetchOptions, Fetched, FileDigests, Freshness, GeneratorSource, LoadError, LoadPolicy, PublicKey, RegistryAuth,
+    AcquireError, FetchOptions, Fetched, FileDigests, Freshness, GeneratorSource, LoadPolicy, PublicKey, RegistryAuth,
     Sha256, Store, TrustedKeys,
 };
 
@@ -60,7 +60,7 @@ pub enum PluginError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
-    Load(#[from] LoadError),
+    Load(#[from] AcquireError),
     #[error(transparent)]
     Catalog(#[from] crate::catalog::CatalogError),
     #[error("plugin store {path}: {message}")]
@@ -158,8 +158,8 @@ impl Fetcher {
                 .resolve_relative(&config.base_dir)
         };
         let policy = LoadPolicy { sha256, trusted_keys: self.trusted.clone() };
-        let fetched = match wasmpush_distribute::load(&self.store, &source, &policy, &self.options).await {
-            Err(LoadError::Pin(pin)) if let Some(name) = crate::catalog::name_of(wasm) => {
+        let fetched = match wasmpush_distribute::acquire(&self.store, &source, &policy, &self.options).await {
+            Err(AcquireError::Pin(pin)) if let Some(name) = crate::catalog::name_of(wasm) => {
                 return Err(crate::catalog::CatalogError::Changed {
                     name: name.into(),
                     path: source.to_string().into(),

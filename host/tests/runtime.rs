@@ -4,7 +4,7 @@
 mod common;
 
 use std::time::{Duration, Instant};
-use wasmpush::runtime::{Cause, GenerateError, Generator, Limits, LoadError, Origin, Runtime, RuntimeOptions};
+use wasmpush::runtime::{CacheOutcome, Cause, GenerateError, Generator, Limits, LoadError, Runtime, RuntimeOptions};
 use wasmpush_sources::EventKind;
 
 const PAYLOAD: &str = r#"{"buildid": 1, "number": 1, "builderid": 1, "results": 0, "complete": true}"#;
@@ -198,19 +198,19 @@ fn second_start_uses_the_compiled_cache() {
     let dir = tempfile::tempdir().unwrap();
     let opts = RuntimeOptions { cache_dir: Some(dir.path().join("cache")), ..RuntimeOptions::default() };
     let first = Runtime::new(&opts).unwrap().load(&common::generator("buildbot-json"), None, limits()).unwrap();
-    assert_eq!(first.origin(), Origin::Compiled);
+    assert_eq!(first.origin(), CacheOutcome::Compiled);
     let entries: Vec<_> = std::fs::read_dir(dir.path().join("cache")).unwrap().collect();
     assert_eq!(entries.len(), 1, "one compiled entry written");
     let rt = Runtime::new(&opts).unwrap();
     let second = rt.load(&common::generator("buildbot-json"), None, limits()).unwrap();
-    assert_eq!(second.origin(), Origin::Cached);
+    assert_eq!(second.origin(), CacheOutcome::Cached);
     assert_eq!(second.generate(EventKind::BuildNew, PAYLOAD, &[]).unwrap().unwrap().body, PAYLOAD.as_bytes());
     // An entry someone else could have written is never loaded.
     use std::os::unix::fs::PermissionsExt;
     let entry = std::fs::read_dir(dir.path().join("cache")).unwrap().next().unwrap().unwrap().path();
     std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).unwrap();
     let third = rt.load(&common::generator("buildbot-json"), None, limits()).unwrap();
-    assert_eq!(third.origin(), Origin::Compiled);
+    assert_eq!(third.origin(), CacheOutcome::Compiled);
 }
 
 #[test]

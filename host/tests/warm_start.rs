@@ -11,9 +11,9 @@ use wasmpush::config::Config;
 use wasmpush::pipeline::Pipeline;
 use wasmpush::plan::{Plan, PlanError};
 use wasmpush::plugins::PluginError;
-use wasmpush::runtime::{Limits, Origin, Runtime, RuntimeOptions};
+use wasmpush::runtime::{CacheOutcome, Limits, Runtime, RuntimeOptions};
 use wasmpush_distribute::identity::SETTLE;
-use wasmpush_distribute::{LoadError, Sha256};
+use wasmpush_distribute::{AcquireError, Sha256};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -54,7 +54,7 @@ fn runtime(config: &Config) -> Runtime {
 
 /// Fetches and loads the one generator as `wasmpush run` does; returns
 /// whether the fetcher read the file, and the loaded generator's origin.
-fn start(config: &Config, rt: &Runtime, tokio: &tokio::runtime::Runtime) -> Result<(bool, Origin), PluginError> {
+fn start(config: &Config, rt: &Runtime, tokio: &tokio::runtime::Runtime) -> Result<(bool, CacheOutcome), PluginError> {
     let plan = match tokio.block_on(Plan::build(config)) {
         Err(PlanError::Plugin(e)) => return Err(e),
         other => other.unwrap_or_else(|e| panic!("{e}")),
@@ -76,19 +76,19 @@ fn an_unchanged_file_is_not_read_again_and_the_same_path_with_changed_content_is
     let tokio = tokio::runtime::Runtime::new().unwrap();
 
     // Cold: read, hashed, compiled, identity recorded.
-    assert_eq!(start(&config, &runtime(&config), &tokio).unwrap(), (true, Origin::Compiled));
+    assert_eq!(start(&config, &runtime(&config), &tokio).unwrap(), (true, CacheOutcome::Compiled));
     // Warm (a new runtime, as a restart has): not read, compiled entry used.
-    assert_eq!(start(&config, &runtime(&config), &tokio).unwrap(), (false, Origin::Cached));
+    assert_eq!(start(&config, &runtime(&config), &tokio).unwrap(), (false, CacheOutcome::Cached));
     // `Runtime::load` by path takes the digest from the same record.
     let g = runtime(&config).load(&wasm, None, Limits::default()).unwrap();
-    assert_eq!((g.sha256(), g.origin()), (pin.hex().as_str(), Origin::Cached));
+    assert_eq!((g.sha256(), g.origin()), (pin.hex().as_str(), CacheOutcome::Cached));
 
     // Same path, same size, one byte changed: read again and refused.
     let mut changed = original.clone();
     *changed.last_mut().unwrap() ^= 1;
     std::fs::write(&wasm, &changed).unwrap();
     match start(&config, &runtime(&config), &tokio) {
-        Err(PluginError::Load(LoadError::Pin(e))) => {
+        Err(PluginError::Load(AcquireError::Pin(e))) => {
             assert_eq!((e.expected, e.actual), (pin, Sha256::of(&changed)));
             assert!(e.to_string().contains("gen.wasm"), "{e}");
         }
@@ -98,12 +98,12 @@ fn an_unchanged_file_is_not_read_again_and_the_same_path_with_changed_content_is
     // record holds the digest of what is in the file, never the pinned one.
     settle();
     for _ in 0..2 {
-        assert!(matches!(start(&config, &runtime(&config), &tokio), Err(PluginError::Load(LoadError::Pin(_)))));
+        assert!(matches!(start(&config, &runtime(&config), &tokio), Err(PluginError::Load(AcquireError::Pin(_)))));
     }
 
     // The original content back (new ctime): read and hashed, accepted.
     std::fs::write(&wasm, &original).unwrap();
-    assert_eq!(start(&config, &runtime(&config), &tokio).unwrap(), (true, Origin::Cached));
+    assert_eq!(start(&config, &runtime(&config), &tokio).unwrap(), (true, CacheOutcome::Cached));
 }
 
 #[test]
@@ -114,7 +114,7 @@ fn a_recorded_file_without_a_compiled_entry_is_read_checked_and_compiled() {
     settle();
     let config = config(dir.path(), &Sha256::of(&original));
     let tokio = tokio::runtime::Runtime::new().unwrap();
-    assert_eq!(start(&config, &runtime(&config), &tokio).unwrap(), (true, Origin::Compiled));
+    assert_eq!(start(&config, &runtime(&config), &tokio).unwrap(), (true, CacheOutcome::Compiled));
     for e in std::fs::read_dir(dir.path().join("cache")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "cwasm") {
@@ -123,8 +123,8 @@ fn a_recorded_file_without_a_compiled_entry_is_read_checked_and_compiled() {
     }
     // The fetcher recalls the digest without reading; the runtime, finding
     // no compiled entry, reads the file (which must hash to that digest).
-    assert_eq!(start(&config, &runtime(&config), &tokio).unwrap(), (false, Origin::Compiled));
-    assert_eq!(start(&config, &runtime(&config), &tokio).unwrap(), (false, Origin::Cached));
+    assert_eq!(start(&config, &runtime(&config), &tokio).unwrap(), (false, CacheOutcome::Compiled));
+    assert_eq!(start(&config, &runtime(&config), &tokio).unwrap(), (false, CacheOutcome::Cached));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Obtaining a generator's bytes from its source, and the checks that must
 //! pass before anything compiles them.
 //!
-//! [`load`] is what the host calls: fetch (store first when possible), then
+//! [`acquire`] is what the host calls: fetch (store first when possible), then
 //! the pin, then the signature. [`fetch`] alone does no checks.
 //!
 //! Offline reuse: every component obtained from the network is written to
@@ -89,7 +89,7 @@ pub struct LoadPolicy {
 
 /// Where the bytes came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub enum FetchedFrom {
     /// A local file.
     Local,
     /// Downloaded now (and written to the store).
@@ -116,8 +116,8 @@ pub struct Fetched {
     /// For OCI sources, the immutable reference `oci://registry/repo@sha256:<manifest>`.
     pub resolved: Option<String>,
     /// Where the bytes came from.
-    pub origin: Origin,
-    /// The trusted key that signed it, when [`load`] required a signature.
+    pub origin: FetchedFrom,
+    /// The trusted key that signed it, when [`acquire`] required a signature.
     pub signed_by: Option<KeyId>,
 }
 
@@ -125,7 +125,7 @@ impl Fetched {
     /// The component's bytes: [`Fetched::bytes`], or, when the file was not
     /// read, the file at [`Fetched::path`], which must still hash to
     /// [`Fetched::sha256`].
-    pub fn contents(&self) -> Result<std::borrow::Cow<'_, [u8]>, LoadError> {
+    pub fn contents(&self) -> Result<std::borrow::Cow<'_, [u8]>, AcquireError> {
         if !self.bytes.is_empty() {
             return Ok(std::borrow::Cow::Borrowed(&self.bytes));
         }
@@ -204,9 +204,9 @@ pub enum FetchError {
     Store(#[from] StoreError),
 }
 
-/// Why [`load`] refused a generator.
+/// Why [`acquire`] refused a generator.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub enum AcquireError {
     /// It could not be obtained.
     #[error(transparent)]
     Fetch(#[from] FetchError),
@@ -261,12 +261,12 @@ pub async fn fetch(store: &Store, source: &GeneratorSource, opts: &FetchOptions)
 /// here; the host compiles only what this returns. Both checks use the
 /// digest [`fetch`] computed (or, for an unchanged local file, recalled
 /// from [`FetchOptions::file_digests`]); nothing is hashed twice.
-pub async fn load(
+pub async fn acquire(
     store: &Store,
     source: &GeneratorSource,
     policy: &LoadPolicy,
     opts: &FetchOptions,
-) -> Result<Fetched, LoadError> {
+) -> Result<Fetched, AcquireError> {
     let mut f = fetch_inner(store, source, opts, policy.sha256.as_ref()).await?;
     let label = source.to_string();
     if let Some(pin) = &policy.sha256
@@ -292,7 +292,7 @@ fn from_store(store: &Store, source: &GeneratorSource, digest: &Sha256, bytes: V
         path: Some(store.blob_path(digest)),
         bytes,
         resolved,
-        origin: Origin::Store,
+        origin: FetchedFrom::Store,
         signed_by: None,
     })
 }
@@ -368,7 +368,7 @@ async fn fetch_inner(
                 sha256,
                 path: Some(store.blob_path(&sha256)),
                 resolved,
-                origin: Origin::Network,
+                origin: FetchedFrom::Network,
                 signed_by: None,
             })
         }
@@ -404,7 +404,7 @@ fn read_local(source: &GeneratorSource, p: &std::path::Path, opts: &FetchOptions
         sha256: digested.sha256,
         path: Some(p.to_path_buf()),
         resolved: None,
-        origin: Origin::Local,
+        origin: FetchedFrom::Local,
         signed_by: None,
     })
 }
@@ -466,7 +466,7 @@ async fn remote_or_stored(
     label: &str,
 ) -> Result<Option<String>, FetchError> {
     let stored = store.get_signature(&f.sha256)?;
-    if stored.is_some() && (opts.freshness != Freshness::Refresh || f.origin == Origin::Store) {
+    if stored.is_some() && (opts.freshness != Freshness::Refresh || f.origin == FetchedFrom::Store) {
         return Ok(stored);
     }
     if opts.freshness == Freshness::Offline {

@@ -6,14 +6,14 @@
 //! - [`Store`]: a content-addressed folder (`sha256/<hex>`, atomic writes,
 //!   re-hashed on read) plus an index from tag/URL to digest, so fetched
 //!   components are reused offline.
-//! - [`load`] / [`fetch`]: obtain the bytes ([`Fetched`] carries the sha256
+//! - [`acquire`] / [`fetch`]: obtain the bytes ([`Fetched`] carries the sha256
 //!   that runs and, for OCI, the immutable `…@sha256:<manifest>` reference to
-//!   log); `load` then enforces the [`LoadPolicy`]: the `sha256` pin
+//!   log); `acquire` then enforces the [`LoadPolicy`]: the `sha256` pin
 //!   ([`PinError`] names file, expected and actual digests) and, when the
 //!   config requires it, a valid ed25519 signature by a trusted key
 //!   ([`SignatureError`]: unsigned, tampered, untrusted). Both checks run on
 //!   the bytes before anything compiles them.
-//! - [`push`] / [`pull`] / [`push_signature`] / [`sign_remote`]: the OCI
+//! - [`push`] / [`pull`] / [`publish_signature`] / [`sign_remote`]: the OCI
 //!   registry side (format in [`oci`]'s docs), through `oci-client`.
 //! - [`identity`]: a record of local files' digests by file identity
 //!   (device, inode, size, mtime, ctime), so an unchanged file is not read
@@ -31,7 +31,7 @@
 //! let source = GeneratorSource::parse("oci://127.0.0.1:5000/team/fmt:1.0")?;
 //! let policy = LoadPolicy { sha256: None, trusted_keys: None };
 //! let opts = FetchOptions { plain_http_registries: vec!["127.0.0.1:5000".into()], ..Default::default() };
-//! let fetched = load(&store, &source, &policy, &opts).await?;
+//! let fetched = acquire(&store, &source, &policy, &opts).await?;
 //! println!("{} runs {} ({:?})", source, fetched.sha256, fetched.resolved);
 //! # Ok(()) }
 //! ```
@@ -51,12 +51,12 @@ pub mod store;
 
 pub use digest::{DigestParseError, PinError, Sha256, verify_pin};
 pub use fetch::{
-    FetchError, FetchOptions, Fetched, Freshness, LoadError, LoadPolicy, Origin, RegistryAuth, fetch, fetch_signatures,
-    load,
+    AcquireError, FetchError, FetchOptions, Fetched, FetchedFrom, Freshness, LoadPolicy, RegistryAuth, acquire, fetch,
+    fetch_signatures,
 };
 pub use identity::{FileDigest, FileDigests, digest_file};
 pub use metadata::{Inspection, LogContents, Metadata, MetadataError, Needs, embed_metadata, inspect};
-pub use oci::{Pushed, pull, push, push_signature, sign_remote, signature_tag};
+pub use oci::{Published, publish, publish_signature, pull, sign_remote, signature_tag};
 pub use sign::{
     KeyError, KeyId, PublicKey, SecretKey, Signature, SignatureError, SignatureSet, TrustedKeys, signature_path, verify,
 };
@@ -65,7 +65,7 @@ pub use store::{RefEntry, Store, StoreError};
 
 /// Signs the local component at `path` with `key`, merging the signature
 /// into `<path>.sig` (created if missing); returns the signature file.
-pub fn sign_file(path: &std::path::Path, key: &SecretKey) -> Result<std::path::PathBuf, LoadError> {
+pub fn sign_file(path: &std::path::Path, key: &SecretKey) -> Result<std::path::PathBuf, AcquireError> {
     fn read(p: &std::path::Path) -> impl FnOnce(std::io::Error) -> FetchError + '_ {
         move |e| FetchError::Read { path: p.to_path_buf(), source: e }
     }

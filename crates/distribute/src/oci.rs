@@ -52,9 +52,9 @@ pub const SIGNATURE_ARTIFACT_TYPE: &str = "application/vnd.wasmpush.signature.v1
 pub const SIGNATURE_LAYER_MEDIA_TYPE: &str = "application/vnd.wasmpush.signature.v1+text";
 const EMPTY_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
 
-/// The result of a push.
+/// The result of [`publish`] (an OCI upload; in this codebase "push" means HTTP delivery).
 #[derive(Debug, Clone)]
-pub struct Pushed {
+pub struct Published {
     /// The immutable reference `oci://registry/repo@sha256:<manifest>`.
     pub by_digest: OciRef,
     /// The manifest digest.
@@ -233,7 +233,7 @@ fn descriptor(media_type: &str, bytes: &[u8], annotations: Option<BTreeMap<Strin
 
 /// Uploads blobs then the manifest (serialised here, so its digest is known
 /// exactly); returns the manifest digest.
-async fn push_artifact(
+async fn publish_artifact(
     c: &Client,
     target: &Reference,
     blobs: &[&[u8]],
@@ -253,15 +253,15 @@ async fn push_artifact(
     Ok(Sha256::of(&raw))
 }
 
-/// Pushes `bytes` (a component) to `target` as a Wasm artifact; also keeps
+/// Uploads `bytes` (a component) to `target` as a Wasm artifact; also keeps
 /// it in `store`, indexed under the target, when given. Refuses anything
 /// that is not a component.
-pub async fn push(
+pub async fn publish(
     store: Option<&Store>,
     bytes: &[u8],
     target: &OciRef,
     opts: &FetchOptions,
-) -> Result<Pushed, FetchError> {
+) -> Result<Published, FetchError> {
     let label = target.to_string();
     let info = metadata::inspect(bytes)
         .map_err(|e| FetchError::Invalid { label: label.clone(), reason: format!("refusing to push: {e}") })?;
@@ -297,7 +297,7 @@ pub async fn push(
     };
     let work = async {
         let c = client(opts)?;
-        push_artifact(&c, target.reference(), &[bytes, &config], &manifest, opts).await
+        publish_artifact(&c, target.reference(), &[bytes, &config], &manifest, opts).await
     };
     let manifest_digest = timed(opts, work).await.map_err(|e| e.into_fetch(&label))?;
     let by_digest = target.with_digest(&manifest_digest);
@@ -314,7 +314,7 @@ pub async fn push(
         store.record_ref(&entry)?;
     }
     tracing::info!(target = %label, manifest = %manifest_digest, %component, "pushed generator");
-    Ok(Pushed { by_digest, manifest: manifest_digest, component })
+    Ok(Published { by_digest, manifest: manifest_digest, component })
 }
 
 /// Pulls `r` from the registry now (re-resolving a tag), storing the
@@ -326,7 +326,11 @@ pub async fn pull(store: &Store, r: &OciRef, opts: &FetchOptions) -> Result<Fetc
 
 /// Adds `sig` to the signature set of its component in `target`'s
 /// repository (creating the set if needed) and returns the merged set.
-pub async fn push_signature(target: &OciRef, sig: Signature, opts: &FetchOptions) -> Result<SignatureSet, FetchError> {
+pub async fn publish_signature(
+    target: &OciRef,
+    sig: Signature,
+    opts: &FetchOptions,
+) -> Result<SignatureSet, FetchError> {
     let label = target.to_string();
     let invalid = |reason: String| FetchError::Invalid { label: label.clone(), reason };
     let component = sig.digest;
@@ -351,7 +355,7 @@ pub async fn push_signature(target: &OciRef, sig: Signature, opts: &FetchOptions
     let sig_ref = target.with_tag(&signature_tag(&component));
     let work = async {
         let c = client(opts)?;
-        push_artifact(&c, sig_ref.reference(), &[&text, &empty], &manifest, opts).await
+        publish_artifact(&c, sig_ref.reference(), &[&text, &empty], &manifest, opts).await
     };
     timed(opts, work).await.map_err(|e| e.into_fetch(&label))?;
     Ok(set)
@@ -367,7 +371,7 @@ pub async fn sign_remote(
 ) -> Result<Signature, FetchError> {
     let fetched = pull(store, r, opts).await?;
     let sig = key.sign(&fetched.sha256);
-    let set = push_signature(r, sig.clone(), opts).await?;
+    let set = publish_signature(r, sig.clone(), opts).await?;
     store.put_signature(&fetched.sha256, &set.to_text())?;
     Ok(sig)
 }

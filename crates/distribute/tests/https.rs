@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{HttpsServer, component};
 use wasmpush_distribute::{
-    FetchError, FetchOptions, GeneratorSource, LoadError, LoadPolicy, Origin, SecretKey, Sha256, SignatureError,
-    SignatureSet, Store, TrustedKeys, fetch, load,
+    AcquireError, FetchError, FetchOptions, FetchedFrom, GeneratorSource, LoadPolicy, SecretKey, Sha256,
+    SignatureError, SignatureSet, Store, TrustedKeys, acquire, fetch,
 };
 
 #[tokio::test]
@@ -41,16 +41,16 @@ async fn https_fetch_pin_signature_offline_and_refusals() {
         .unwrap_err();
     assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
 
-    let f = load(&store, &src, &policy, &opts).await.unwrap();
-    assert_eq!((f.origin, f.sha256), (Origin::Network, Sha256::of(&wasm)));
+    let f = acquire(&store, &src, &policy, &opts).await.unwrap();
+    assert_eq!((f.origin, f.sha256), (FetchedFrom::Network, Sha256::of(&wasm)));
     assert_eq!(f.signed_by, Some(key.public_key().key_id()));
     assert!(server.hits().contains(&"/gen/ping.wasm.sig".to_string()));
 
     // The signature is required: a component without one is refused.
     let unsigned = GeneratorSource::parse(&server.url("/gen/unsigned.wasm")).unwrap();
     let unpinned = LoadPolicy { sha256: None, ..policy.clone() };
-    match load(&store, &unsigned, &unpinned, &opts).await {
-        Err(LoadError::Signature(SignatureError::Unsigned { looked_at, .. })) => {
+    match acquire(&store, &unsigned, &unpinned, &opts).await {
+        Err(AcquireError::Signature(SignatureError::Unsigned { looked_at, .. })) => {
             assert!(looked_at.ends_with("/gen/unsigned.wasm.sig"), "{looked_at}")
         }
         other => panic!("expected Unsigned, got {other:?}"),
@@ -63,8 +63,8 @@ async fn https_fetch_pin_signature_offline_and_refusals() {
 
     // Server gone: the stored copy (and its stored signature) is used.
     server.stop().await;
-    let f = load(&store, &src, &policy, &opts).await.unwrap();
-    assert_eq!((f.origin, f.signed_by), (Origin::Store, Some(key.public_key().key_id())));
+    let f = acquire(&store, &src, &policy, &opts).await.unwrap();
+    assert_eq!((f.origin, f.signed_by), (FetchedFrom::Store, Some(key.public_key().key_id())));
     let pinless = LoadPolicy { sha256: None, trusted_keys: None };
-    assert_eq!(load(&store, &src, &pinless, &opts).await.unwrap().origin, Origin::Store);
+    assert_eq!(acquire(&store, &src, &pinless, &opts).await.unwrap().origin, FetchedFrom::Store);
 }

@@ -6,8 +6,8 @@ mod common;
 
 use common::{Registry, component};
 use wasmpush_distribute::{
-    FetchError, FetchOptions, Freshness, GeneratorSource, LoadError, LoadPolicy, Origin, Sha256, Store, fetch, load,
-    pull, push,
+    AcquireError, FetchError, FetchOptions, FetchedFrom, Freshness, GeneratorSource, LoadPolicy, Sha256, Store,
+    acquire, fetch, publish, pull,
 };
 
 fn store() -> (tempfile::TempDir, Store) {
@@ -24,7 +24,7 @@ async fn push_then_pull_by_tag_and_by_digest() {
     let target = reg.reference("team/buildbot-json:v1");
 
     let t = std::time::Instant::now();
-    let pushed = push(None, &wasm, &target, &opts).await.unwrap();
+    let pushed = publish(None, &wasm, &target, &opts).await.unwrap();
     eprintln!("timing: push of {} bytes took {:?}", wasm.len(), t.elapsed());
     assert_eq!(pushed.component, Sha256::of(&wasm));
     assert_eq!(pushed.by_digest.digest(), Some(pushed.manifest));
@@ -38,7 +38,7 @@ async fn push_then_pull_by_tag_and_by_digest() {
     assert!(reg.blob_file(&pushed.component.hex()).is_file());
 
     // Pushing the same file again is reproducible: same manifest digest.
-    let again = push(None, &wasm, &target, &opts).await.unwrap();
+    let again = publish(None, &wasm, &target, &opts).await.unwrap();
     assert_eq!(again.manifest, pushed.manifest);
 
     // Pull by tag into an empty store.
@@ -46,7 +46,7 @@ async fn push_then_pull_by_tag_and_by_digest() {
     let f = pull(&s1, &target, &opts).await.unwrap();
     assert_eq!(f.bytes, wasm);
     assert_eq!(f.sha256, pushed.component);
-    assert_eq!(f.origin, Origin::Network);
+    assert_eq!(f.origin, FetchedFrom::Network);
     assert_eq!(f.resolved.as_deref(), Some(pushed.by_digest.to_string().as_str()));
     assert_eq!(std::fs::read(s1.blob_path(&f.sha256)).unwrap(), wasm, "stored content-addressed");
 
@@ -54,12 +54,13 @@ async fn push_then_pull_by_tag_and_by_digest() {
     let (_d2, s2) = store();
     let f = pull(&s2, &pushed.by_digest, &opts).await.unwrap();
     assert_eq!(f.bytes, wasm);
-    assert_eq!(f.origin, Origin::Network);
+    assert_eq!(f.origin, FetchedFrom::Network);
 
     // The same through the config-level source syntax.
     let (_d3, s3) = store();
     let src = GeneratorSource::parse(&format!("oci://{}/team/buildbot-json@{}", reg.addr, pushed.manifest)).unwrap();
-    let f = load(&s3, &src, &LoadPolicy { sha256: Some(pushed.component), trusted_keys: None }, &opts).await.unwrap();
+    let f =
+        acquire(&s3, &src, &LoadPolicy { sha256: Some(pushed.component), trusted_keys: None }, &opts).await.unwrap();
     assert_eq!(f.sha256, pushed.component);
 }
 
@@ -69,21 +70,21 @@ async fn offline_reuse_after_the_registry_is_stopped() {
     let opts = reg.options();
     let wasm = component("chat-message");
     let target = reg.reference("team/chat:stable");
-    let pushed = push(None, &wasm, &target, &opts).await.unwrap();
+    let pushed = publish(None, &wasm, &target, &opts).await.unwrap();
 
     let (_d, s) = store();
     let by_tag = GeneratorSource::Oci(target.clone());
     let first = fetch(&s, &by_tag, &opts).await.unwrap();
-    assert_eq!(first.origin, Origin::Network);
+    assert_eq!(first.origin, FetchedFrom::Network);
     let by_digest = GeneratorSource::Oci(pushed.by_digest.clone());
     // A digest reference already known is served from the store, no network.
-    assert_eq!(fetch(&s, &by_digest, &opts).await.unwrap().origin, Origin::Store);
+    assert_eq!(fetch(&s, &by_digest, &opts).await.unwrap().origin, FetchedFrom::Store);
 
     reg.stop();
 
     // Refresh: the registry is unreachable, the last resolution is reused.
     let f = fetch(&s, &by_tag, &opts).await.unwrap();
-    assert_eq!((f.origin, f.sha256), (Origin::Store, pushed.component));
+    assert_eq!((f.origin, f.sha256), (FetchedFrom::Store, pushed.component));
     assert_eq!(f.bytes, wasm);
     assert_eq!(f.resolved.as_deref(), Some(pushed.by_digest.to_string().as_str()));
     // Explicitly offline, by tag and by digest, and pinned.
@@ -91,7 +92,7 @@ async fn offline_reuse_after_the_registry_is_stopped() {
     assert_eq!(fetch(&s, &by_tag, &offline).await.unwrap().sha256, pushed.component);
     assert_eq!(fetch(&s, &by_digest, &offline).await.unwrap().sha256, pushed.component);
     let pinned = LoadPolicy { sha256: Some(pushed.component), trusted_keys: None };
-    assert_eq!(load(&s, &by_tag, &pinned, &opts).await.unwrap().origin, Origin::Store);
+    assert_eq!(acquire(&s, &by_tag, &pinned, &opts).await.unwrap().origin, FetchedFrom::Store);
 
     // A store that never saw it: a clear error naming the reference.
     let (_d2, empty) = store();
@@ -110,19 +111,19 @@ async fn a_tag_is_resolved_to_a_digest_and_moves_only_on_refresh() {
     let opts = reg.options();
     let (a, b) = (component("buildbot-json"), component("chat-message"));
     let target = reg.reference("team/fmt:latest");
-    let pa = push(None, &a, &target, &opts).await.unwrap();
+    let pa = publish(None, &a, &target, &opts).await.unwrap();
 
     let (_d, s) = store();
     let src = GeneratorSource::Oci(target.clone());
     assert_eq!(fetch(&s, &src, &opts).await.unwrap().sha256, pa.component);
 
-    let pb = push(None, &b, &target, &opts).await.unwrap();
+    let pb = publish(None, &b, &target, &opts).await.unwrap();
     assert_ne!(pa.manifest, pb.manifest);
     let cached = FetchOptions { freshness: Freshness::PreferCache, ..opts.clone() };
     let f = fetch(&s, &src, &cached).await.unwrap();
-    assert_eq!((f.origin, f.sha256), (Origin::Store, pa.component), "PreferCache keeps the first resolution");
+    assert_eq!((f.origin, f.sha256), (FetchedFrom::Store, pa.component), "PreferCache keeps the first resolution");
     let f = fetch(&s, &src, &opts).await.unwrap();
-    assert_eq!((f.origin, f.sha256), (Origin::Network, pb.component), "Refresh follows the tag");
+    assert_eq!((f.origin, f.sha256), (FetchedFrom::Network, pb.component), "Refresh follows the tag");
     assert_eq!(f.resolved.as_deref(), Some(pb.by_digest.to_string().as_str()));
 }
 
@@ -133,16 +134,16 @@ async fn digest_mismatches_are_refused() {
     let wasm = component("buildbot-json");
     let other = component("chat-message");
     let target = reg.reference("team/pinned:v1");
-    let pushed = push(None, &wasm, &target, &opts).await.unwrap();
+    let pushed = publish(None, &wasm, &target, &opts).await.unwrap();
     let src = GeneratorSource::Oci(target.clone());
 
     // The config pins another digest.
     let (_d, s) = store();
     let wrong = Sha256::of(&other);
-    let e = load(&s, &src, &LoadPolicy { sha256: Some(wrong), trusted_keys: None }, &opts).await.unwrap_err();
+    let e = acquire(&s, &src, &LoadPolicy { sha256: Some(wrong), trusted_keys: None }, &opts).await.unwrap_err();
     let msg = e.to_string();
     eprintln!("refused: {msg}");
-    assert!(matches!(e, LoadError::Pin(_)), "{msg}");
+    assert!(matches!(e, AcquireError::Pin(_)), "{msg}");
     assert!(msg.contains(&target.to_string()), "{msg}");
     assert!(msg.contains(&wrong.to_string()) && msg.contains(&pushed.component.to_string()), "{msg}");
 
@@ -169,7 +170,7 @@ async fn digest_mismatches_are_refused() {
 #[tokio::test]
 async fn push_refuses_what_is_not_a_component() {
     let reg = Registry::start();
-    let e = push(None, b"\0asm\x01\0\0\0", &reg.reference("team/core:v1"), &reg.options()).await.unwrap_err();
+    let e = publish(None, b"\0asm\x01\0\0\0", &reg.reference("team/core:v1"), &reg.options()).await.unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("refusing to push") && msg.contains("core WebAssembly module"), "{msg}");
 }

@@ -42,7 +42,7 @@ fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct PushArgs {
+pub struct PublishArgs {
     /// The component to publish.
     file: PathBuf,
     /// Where: `oci://registry/repo:tag`.
@@ -51,11 +51,11 @@ pub struct PushArgs {
     net: Net,
 }
 
-pub fn push(a: PushArgs) -> anyhow::Result<ExitCode> {
+pub fn publish(a: PublishArgs) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
     let target = oci(&a.reference)?;
     let store = a.net.store()?;
-    let pushed = block_on(wasmpush_distribute::push(Some(&store), &bytes, &target, &a.net.options()))??;
+    let pushed = block_on(wasmpush_distribute::publish(Some(&store), &bytes, &target, &a.net.options()))??;
     println!("pushed {}", pushed.by_digest);
     println!("sha256 = \"{}\"", pushed.component.hex());
     Ok(ExitCode::SUCCESS)
@@ -146,7 +146,7 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     let policy = LoadPolicy { sha256: None, trusted_keys: Some(TrustedKeys::new(keys)) };
     let source = GeneratorSource::parse(&a.target)?;
-    let fetched = block_on(wasmpush_distribute::load(&a.net.store()?, &source, &policy, &a.net.options()))??;
+    let fetched = block_on(wasmpush_distribute::acquire(&a.net.store()?, &source, &policy, &a.net.options()))??;
     let signer = fetched.signed_by.map(|k| k.to_string()).unwrap_or_default();
     println!("{} sha256:{} is signed by trusted key {signer}", a.target, fetched.sha256.hex());
     Ok(ExitCode::SUCCESS)

@@ -48,7 +48,8 @@ enum Command {
     /// Create a generator project (rust, python, js or c) that builds and renders.
     New(new::Args),
     /// Publish a generator to an OCI registry (`oci://registry/repo:tag`).
-    Push(distribute::PushArgs),
+    #[command(name = "push")]
+    Publish(distribute::PublishArgs),
     /// Fetch a generator from an OCI registry into the plugin store.
     Pull(distribute::PullArgs),
     /// Create an ed25519 key pair for signing generators.
@@ -72,7 +73,7 @@ impl Cli {
     pub fn default_log_level(&self) -> &'static str {
         match self.command {
             Command::Render(_) | Command::Check(_) | Command::Demo(_) | Command::Outbox(_) | Command::New(_) => "warn",
-            Command::Push(_)
+            Command::Publish(_)
             | Command::Pull(_)
             | Command::Keygen(_)
             | Command::Sign(_)
@@ -113,7 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => demo::run(a),
         Command::Outbox(a) => outbox::run(a),
         Command::New(a) => new::run(a),
-        Command::Push(a) => distribute::push(a),
+        Command::Publish(a) => distribute::publish(a),
         Command::Pull(a) => distribute::pull(a),
         Command::Keygen(a) => distribute::keygen(a),
         Command::Sign(a) => distribute::sign(a),

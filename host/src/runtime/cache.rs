@@ -29,7 +29,7 @@ use wasmtime::component::Component;
 
 /// Whether a component came from the cache or was compiled now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub enum CacheOutcome {
     /// Loaded from a cache entry written earlier.
     Cached,
     /// Compiled now (and written to the cache when there is one).
@@ -85,7 +85,7 @@ impl Cache {
         wasm: &[u8],
         sha256: &str,
         path: &Path,
-    ) -> Result<(Component, Origin), LoadError> {
+    ) -> Result<(Component, CacheOutcome), LoadError> {
         let entry = self.entry(sha256);
         if trusted(&entry) {
             // SAFETY: the entry was written by this host (see the module docs:
@@ -93,7 +93,7 @@ impl Cache {
             // component with this exact digest, for an engine with this exact
             // configuration hash.
             match unsafe { Component::deserialize_file(engine, &entry) } {
-                Ok(c) => return Ok((c, Origin::Cached)),
+                Ok(c) => return Ok((c, CacheOutcome::Cached)),
                 Err(e) => tracing::warn!(entry = %entry.display(), "ignoring unusable cache entry: {e}"),
             }
         }
@@ -113,7 +113,7 @@ impl Cache {
         // SAFETY: `bytes` was produced just now by `precompile_component` on this engine.
         let component = unsafe { Component::deserialize(engine, &bytes) }
             .map_err(|e| LoadError::Invalid { path: path.to_path_buf(), reason: format!("{e:#}") })?;
-        Ok((component, Origin::Compiled))
+        Ok((component, CacheOutcome::Compiled))
     }
 
     fn store(&self, entry: &Path, bytes: &[u8]) -> std::io::Result<()> {

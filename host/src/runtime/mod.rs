@@ -17,7 +17,7 @@ pub mod sandbox;
 
 mod contract;
 
-pub use cache::{Cache, Origin};
+pub use cache::{Cache, CacheOutcome};
 pub use error::{Cause, GenerateError, LoadError};
 pub use limits::Limits;
 
@@ -184,9 +184,9 @@ impl Runtime {
             Some(cache) => cache.load(&self.engine, wasm, &sha256, path)?,
             None if wasm.is_empty() => {
                 let read = cache::read_verified(path, &sha256)?;
-                (Component::new(&self.engine, &read).map_err(invalid)?, Origin::Compiled)
+                (Component::new(&self.engine, &read).map_err(invalid)?, CacheOutcome::Compiled)
             }
-            None => (Component::new(&self.engine, wasm).map_err(invalid)?, Origin::Compiled),
+            None => (Component::new(&self.engine, wasm).map_err(invalid)?, CacheOutcome::Compiled),
         };
         let wrong_world =
             |e: wasmtime::Error| LoadError::WrongWorld { path: path.to_path_buf(), reason: format!("{e:#}") };
@@ -228,7 +228,7 @@ impl Runtime {
             generator = %generator.name,
             version = %generator.info.version,
             sha256 = %generator.sha256,
-            cache = if origin == Origin::Cached { "hit" } else { "miss" },
+            cache = if origin == CacheOutcome::Cached { "hit" } else { "miss" },
             "loaded generator"
         );
         Ok(generator)
@@ -310,7 +310,7 @@ pub struct Generator {
     name: String,
     path: PathBuf,
     sha256: String,
-    origin: Origin,
+    origin: CacheOutcome,
     info: Info,
     limits: Limits,
     pre: Pre,
@@ -383,7 +383,7 @@ impl Generator {
         &self.sha256
     }
     /// Whether loading hit the compiled-component cache.
-    pub fn origin(&self) -> Origin {
+    pub fn origin(&self) -> CacheOutcome {
         self.origin
     }
     /// The generator's own description.

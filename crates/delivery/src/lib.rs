@@ -88,8 +88,8 @@ mod worker;
 
 pub use activity::{Attempted, Outcome};
 pub use config::{
-    AuthConfig, ConfigError, DurationValue, HeaderValueConfig, QueryValueConfig, SecretHeader, SecretQuery,
-    TargetConfig,
+    AuthConfig, BasicAuth, BearerAuth, ConfigError, DurationValue, HeaderValueConfig, QueryValueConfig, SecretHeader,
+    SecretQuery, TargetConfig,
 };
 /// Values kept from responses: a table of the outbox (`outbox::memory`),
 /// also reachable here, its old path.

@@ -11,7 +11,8 @@ use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::config::{
-    AuthConfig, ConfigError, HeaderValueConfig, TargetConfig, check_config_header_name, parse_server_url, read_secret,
+    AuthConfig, BasicAuth, BearerAuth, ConfigError, HeaderValueConfig, TargetConfig, check_config_header_name,
+    parse_server_url, read_secret,
 };
 use crate::retry::RetryPolicy;
 use crate::secrets::{Redactor, Secret};
@@ -78,7 +79,7 @@ pub(crate) fn resolve(cfg: &TargetConfig) -> Result<ResolvedTarget, ConfigError>
 
     let authorization = match &cfg.auth {
         None => None,
-        Some(AuthConfig::Basic { user, password, password_env, password_file }) => {
+        Some(AuthConfig::Basic(BasicAuth { user, password, password_env, password_file })) => {
             let pw =
                 read_secret("auth.password", password.as_deref(), password_env.as_deref(), password_file.as_deref())?
                     .ok_or_else(|| {
@@ -92,7 +93,7 @@ pub(crate) fn resolve(cfg: &TargetConfig) -> Result<ResolvedTarget, ConfigError>
             secrets.push(b64.clone());
             Some(Secret::new(format!("Basic {b64}")))
         }
-        Some(AuthConfig::Bearer { token, token_env, token_file }) => {
+        Some(AuthConfig::Bearer(BearerAuth { token, token_env, token_file })) => {
             let t = read_secret("auth.token", token.as_deref(), token_env.as_deref(), token_file.as_deref())?
                 .ok_or_else(|| {
                     ConfigError::field("auth", "bearer auth needs `token_env`, `token_file` or `token`".to_owned())

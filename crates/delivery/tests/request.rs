@@ -33,12 +33,12 @@ async fn basic_auth_headers_body_path_and_signature_arrive_exactly() {
     std::fs::write(&api, "k-42").unwrap();
 
     let mut cfg = fast_target(&format!("{}/hook/?src=bb", srv.url));
-    cfg.auth = Some(wasmpush_delivery::AuthConfig::Basic {
+    cfg.auth = Some(wasmpush_delivery::AuthConfig::Basic(wasmpush_delivery::BasicAuth {
         user: "builder".into(),
         password: None,
         password_env: None,
         password_file: Some(pw),
-    });
+    }));
     cfg.headers.insert("X-Source".into(), HeaderValueConfig::Literal("wasmpush test".into()));
     cfg.headers.insert(
         "X-Api-Key".into(),

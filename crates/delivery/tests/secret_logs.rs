@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::*;
-use wasmpush_delivery::{AuthConfig, Delivery, HeaderValueConfig, SecretHeader};
+use wasmpush_delivery::{AuthConfig, BasicAuth, BearerAuth, Delivery, HeaderValueConfig, SecretHeader};
 
 #[derive(Clone, Default)]
 struct Buf(Arc<Mutex<Vec<u8>>>);
@@ -62,12 +62,12 @@ async fn no_secret_in_any_log_line_even_with_debug() {
     let srv = serve(script, None).await;
     let mut basic = fast_target(&format!("{}/hook", srv.url));
     basic.debug = true;
-    basic.auth = Some(AuthConfig::Basic {
+    basic.auth = Some(AuthConfig::Basic(BasicAuth {
         user: "u".into(),
         password: None,
         password_env: None,
         password_file: Some(file("pw", PASSWORD)),
-    });
+    }));
     basic.headers.insert(
         "X-Token".into(),
         HeaderValueConfig::Secret(SecretHeader {
@@ -83,7 +83,8 @@ async fn no_secret_in_any_log_line_even_with_debug() {
     let mut down = fast_target(&closed_port_url());
     down.debug = true;
     down.max_attempts = Some(2);
-    down.auth = Some(AuthConfig::Bearer { token: None, token_env: None, token_file: Some(file("t", TOKEN)) });
+    down.auth =
+        Some(AuthConfig::Bearer(BearerAuth { token: None, token_env: None, token_file: Some(file("t", TOKEN)) }));
 
     // Webhook URLs that are themselves the credential, from a file: one up,
     // one down (reqwest's connection errors name the URL).

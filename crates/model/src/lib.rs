@@ -1,12 +1,14 @@
 //! What every wasmpush crate shares, in one home: which events there are
 //! ([`event`]) and what a generator needs in their payloads ([`needs`]),
-//! how a secret is read and kept out of text ([`secret`]), how a byte size and a duration are written
+//! how a secret is read and kept out of text ([`secret`]) and how Basic and
+//! Bearer credentials are written in a config ([`auth`]), how a byte size and a duration are written
 //! ([`size`], [`duration`]), which HTTP methods a report may use ([`method`]),
 //! how a duration is counted into buckets
 //! ([`histogram`]), how an error chain becomes one line ([`error_chain`]),
 //! and which TLS crypto provider the process uses
 //! ([`install_crypto_provider`]).
 
+pub mod auth;
 pub mod duration;
 pub mod event;
 pub mod histogram;

@@ -32,6 +32,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+pub use wasmpush_model::auth::{BasicAuth, BearerAuth};
 
 pub(crate) use validate::{check_config_header_name, github_token_url, parse_endpoint, parse_server_url, read_secret};
 
@@ -160,31 +161,9 @@ pub struct TargetConfig {
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum AuthConfig {
     /// HTTP Basic (`Authorization: Basic base64(user:password)`).
-    Basic {
-        /// User name (not a secret).
-        user: String,
-        /// Literal password: allowed, but `wasmpush check` warns.
-        #[serde(default)]
-        password: Option<String>,
-        /// Env var holding the password.
-        #[serde(default)]
-        password_env: Option<String>,
-        /// File holding the password.
-        #[serde(default)]
-        password_file: Option<PathBuf>,
-    },
+    Basic(BasicAuth),
     /// `Authorization: Bearer <token>`.
-    Bearer {
-        /// Literal token: allowed, but `wasmpush check` warns.
-        #[serde(default)]
-        token: Option<String>,
-        /// Env var holding the token.
-        #[serde(default)]
-        token_env: Option<String>,
-        /// File holding the token.
-        #[serde(default)]
-        token_file: Option<PathBuf>,
-    },
+    Bearer(BearerAuth),
     /// OAuth 2.0 client credentials grant (RFC 6749 §4.4; Bitbucket Cloud,
     /// Azure AD, Keycloak): the host POSTs `grant_type=client_credentials`
     /// to `token_url` with HTTP Basic client authentication and sends

@@ -11,7 +11,7 @@ use reqwest::Url;
 use reqwest::header::HeaderName;
 use wasmpush_model::secret::Secret;
 
-use super::{AuthConfig, ConfigError, HeaderValueConfig, QueryValueConfig, TargetConfig};
+use super::{AuthConfig, BasicAuth, BearerAuth, ConfigError, HeaderValueConfig, QueryValueConfig, TargetConfig};
 
 /// Headers nobody may set through `headers` (the transport owns them).
 const FRAMING_HEADERS: &[&str] = &["host", "content-length", "transfer-encoding", "connection"];
@@ -281,7 +281,7 @@ impl TargetConfig {
         }
         validate_query(self)?;
         validate_token_provider(self)?;
-        if let Some(AuthConfig::Basic { user, .. }) = &self.auth
+        if let Some(AuthConfig::Basic(BasicAuth { user, .. })) = &self.auth
             && user.contains(':')
         {
             return Err(ConfigError::field("auth.user", "must not contain `:`".to_owned()));
@@ -350,10 +350,10 @@ impl TargetConfig {
             );
         }
         match &self.auth {
-            Some(AuthConfig::Basic { password: Some(_), .. }) => {
+            Some(AuthConfig::Basic(BasicAuth { password: Some(_), .. })) => {
                 w.push("`auth.password` is written in the config; prefer `password_env` or `password_file`".to_owned())
             }
-            Some(AuthConfig::Bearer { token: Some(_), .. }) => {
+            Some(AuthConfig::Bearer(BearerAuth { token: Some(_), .. })) => {
                 w.push("`auth.token` is written in the config; prefer `token_env` or `token_file`".to_owned())
             }
             _ => {}

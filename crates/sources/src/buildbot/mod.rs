@@ -61,10 +61,11 @@ pub mod ws;
 
 pub use needs::{LogContents, Needs, payload_for};
 
-use crate::secret::{SecretError, SecretSource};
+use crate::secret::SecretError;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
+use wasmpush_model::auth::{BasicAuth, BearerAuth};
 
 /// `[[source]] type = "buildbot"` (deserialize the table without its `type`).
 #[derive(Debug, Clone, Deserialize)]
@@ -137,24 +138,9 @@ fn default_30s() -> Duration {
 pub enum BuildbotAuth {
     /// A www user (`UserPasswordAuth`, `HTPasswdAuth`): log in at
     /// `/auth/login` with HTTP Basic, then use the session cookie.
-    Basic {
-        user: String,
-        #[serde(default)]
-        password: Option<String>,
-        #[serde(default)]
-        password_env: Option<String>,
-        #[serde(default)]
-        password_file: Option<PathBuf>,
-    },
+    Basic(BasicAuth),
     /// `Authorization: Bearer <token>` on every request.
-    Bearer {
-        #[serde(default)]
-        token: Option<String>,
-        #[serde(default)]
-        token_env: Option<String>,
-        #[serde(default)]
-        token_file: Option<PathBuf>,
-    },
+    Bearer(BearerAuth),
 }
 
 /// See [`BuildbotConfig::start_from`].
@@ -259,14 +245,12 @@ pub async fn run_watching(
     let base = parse_base(&config.url)?;
     let credential = match &config.auth {
         None => None,
-        Some(BuildbotAuth::Basic { user, password, password_env, password_file }) => {
-            let src =
-                SecretSource { literal: password.clone(), env: password_env.clone(), file: password_file.clone() };
-            Some(rest::Credential::Basic { user: user.clone(), password: src.require("auth.password")? })
-        }
-        Some(BuildbotAuth::Bearer { token, token_env, token_file }) => {
-            let src = SecretSource { literal: token.clone(), env: token_env.clone(), file: token_file.clone() };
-            Some(rest::Credential::Bearer(src.require("auth.token")?))
+        Some(BuildbotAuth::Basic(basic)) => Some(rest::Credential::Basic {
+            user: basic.user.clone(),
+            password: basic.password_source().require("auth.password")?,
+        }),
+        Some(BuildbotAuth::Bearer(bearer)) => {
+            Some(rest::Credential::Bearer(bearer.token_source().require("auth.token")?))
         }
     };
     if let Some(u) = &config.buildbot_url {

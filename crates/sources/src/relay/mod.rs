@@ -51,6 +51,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
+use wasmpush_model::auth::BasicAuth;
 
 /// Default `max_body`: 8 MiB (a finished build with all log contents can be
 /// large; Buildbot's default body is ~2-10 KB).
@@ -169,15 +170,7 @@ pub enum RelayAuthConfig {
     /// No credential required (say so explicitly).
     None,
     /// HTTP Basic, what `HttpStatusPush(auth=(user, password))` sends.
-    Basic {
-        user: String,
-        #[serde(default)]
-        password: Option<String>,
-        #[serde(default)]
-        password_env: Option<String>,
-        #[serde(default)]
-        password_file: Option<std::path::PathBuf>,
-    },
+    Basic(BasicAuth),
     /// A header whose value must equal the secret exactly, what
     /// `HttpStatusPush(headers={"X-Relay-Token": "..."})` sends.
     SharedSecret {
@@ -243,10 +236,8 @@ impl Auth {
     fn resolve(cfg: &RelayAuthConfig) -> Result<Auth, RelayError> {
         Ok(match cfg {
             RelayAuthConfig::None => Auth::None,
-            RelayAuthConfig::Basic { user, password, password_env, password_file } => {
-                let src =
-                    SecretSource { literal: password.clone(), env: password_env.clone(), file: password_file.clone() };
-                Auth::Basic { user: user.clone(), password: src.require("auth.password")? }
+            RelayAuthConfig::Basic(basic) => {
+                Auth::Basic { user: basic.user.clone(), password: basic.password_source().require("auth.password")? }
             }
             RelayAuthConfig::SharedSecret { header, secret, secret_env, secret_file } => {
                 let src = SecretSource { literal: secret.clone(), env: secret_env.clone(), file: secret_file.clone() };
